@@ -1,0 +1,1 @@
+"""The dlverify subcommands, one module per group."""

@@ -1,0 +1,133 @@
+"""exercises, start, grade, validate: the commands of the grading core."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+from pathlib import Path
+
+from rich.table import Table
+
+from ..outcome import ExitCode, Status
+from ..registry import EXERCISE_IDS, all_exercises, get_exercise
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("exercises", help="list the exercises")
+    p.set_defaults(func=cmd_exercises)
+
+    p = sub.add_parser("start", help="write an exercise's starter and README for a candidate")
+    p.add_argument("exercise")
+    p.add_argument("--dir", type=Path, default=None, help="folder to write into (default: ./<exercise>)")
+    p.add_argument("--notebook", action="store_true", help="write a Jupyter notebook instead of a .py starter")
+    p.add_argument("--force", action="store_true", help="overwrite existing files")
+    p.set_defaults(func=cmd_start)
+
+    p = sub.add_parser("grade", help="grade a submission (.py or .ipynb) in the sandbox")
+    p.add_argument("exercise")
+    p.add_argument("submission", type=Path)
+    p.add_argument("--json", type=Path, default=None, help="write the result JSON here")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--sandbox", default="auto", choices=["auto", "local"],
+                   help="where the child runs (auto: the local sandbox)")
+    p.add_argument("--no-throughput", action="store_true", help="skip the timed calls")
+    p.add_argument("-v", "--verbose", action="store_true", help="full messages for every case")
+    p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("validate", help="check packs: references and known-good pass, known-bad fail")
+    p.add_argument("exercises", nargs="*", help=f"exercise ids (default: all: {', '.join(EXERCISE_IDS)})")
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    p.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1), help="gradings run side by side")
+    p.set_defaults(func=cmd_validate)
+
+
+def cmd_exercises(args, env) -> int:
+    table = Table(box=None, header_style="bold")
+    for column in ("id", "title", "skills", "GPU"):
+        table.add_column(column)
+    for ex in all_exercises():
+        gpu = "needs a GPU (CPU: compile check)" if ex.needs_gpu else ("optional" if "cuda" in ex.devices else "no")
+        table.add_row(ex.id, ex.title, ", ".join(ex.skills), gpu)
+    env.console.print(table)
+    return ExitCode.OK
+
+
+def cmd_start(args, env) -> int:
+    from ..notebook import starter_notebook
+
+    exercise = get_exercise(args.exercise)
+    folder = args.dir if args.dir is not None else env.cwd / exercise.id
+    folder = folder if folder.is_absolute() else env.cwd / folder
+    if folder.exists() and not folder.is_dir():
+        env.stderr.write(f"dlverify: {folder} exists and is not a folder\n")
+        return ExitCode.USAGE
+    folder.mkdir(parents=True, exist_ok=True)
+    targets = {"README.md": exercise.readme}
+    written = []
+    for name in exercise.handout:
+        if name != "starter.py":
+            targets[name] = exercise.folder / name
+    main_file = folder / ("solution.ipynb" if args.notebook else "solution.py")
+    clashes = [p for p in [main_file] + [folder / n for n in targets] if p.exists()]
+    if clashes and not args.force:
+        env.stderr.write(f"dlverify: {clashes[0]} already exists (use --force to overwrite)\n")
+        return ExitCode.USAGE
+    for name, source in targets.items():
+        shutil.copyfile(source, folder / name)
+        written.append(folder / name)
+    if args.notebook:
+        import nbformat
+
+        nbformat.write(starter_notebook(exercise), str(main_file))
+    else:
+        shutil.copyfile(exercise.starter, main_file)
+    written.append(main_file)
+    for path in written:
+        env.console.print(f"wrote {path}")
+    env.console.print(f"when ready: [bold]dlverify grade {exercise.id} {main_file}[/]")
+    return ExitCode.OK
+
+
+def cmd_grade(args, env) -> int:
+    from ..engine import grade
+    from ..render import show_result
+
+    get_exercise(args.exercise)  # unknown id: a usage error before anything starts
+    with env.err_console.status(f"grading {args.submission} against {args.exercise}") as status:
+        result = grade(args.exercise, args.submission, device=args.device, sandbox=args.sandbox,
+                       throughput=not args.no_throughput, progress=lambda msg: status.update(msg))
+    show_result(result, env.console, verbose=args.verbose)
+    if args.json is not None:
+        target = args.json if args.json.is_absolute() else env.cwd / args.json
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(result.to_json(), encoding="utf-8")
+        env.console.print(f"result written to {target}")
+    if result.status is Status.ERROR:
+        return ExitCode.INTERNAL
+    return ExitCode.OK if result.passed else ExitCode.NOT_PASSED
+
+
+def cmd_validate(args, env) -> int:
+    from ..validate import run_validate
+
+    ids = args.exercises or list(EXERCISE_IDS)
+    for exercise_id in ids:
+        get_exercise(exercise_id)
+    if args.jobs < 1:
+        env.stderr.write("dlverify: --jobs must be at least 1\n")
+        return ExitCode.USAGE
+
+    def show(outcome) -> None:
+        exp = outcome.expectation
+        mark = "[cyan]not verified here[/]" if outcome.not_verified else ("[green]ok[/]" if outcome.ok else "[red]MISMATCH[/]")
+        want = "pass" if exp.role in ("reference", "correct") else "/".join(exp.expected)
+        env.console.print(f"{mark}  {exp.exercise}/{exp.role}/{exp.path.name}: expected {want}, got "
+                          f"{outcome.status} — {outcome.summary[:150]}")
+
+    outcomes = run_validate(ids, device=args.device, jobs=args.jobs, on_outcome=show)
+    bad = [o for o in outcomes if not o.ok]
+    unverified = sum(o.not_verified for o in outcomes)
+    env.console.print(f"{len(outcomes) - len(bad)} of {len(outcomes)} as expected"
+                      + (f" ({unverified} not verified here)" if unverified else ""))
+    return ExitCode.OK if not bad else ExitCode.NOT_PASSED

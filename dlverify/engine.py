@@ -1,0 +1,272 @@
+"""Grading one submission end to end, in the host.
+
+    static checks -> job folder -> sandbox child (relaunched past a dead case)
+    -> outputs read as data -> compared with the trusted answer -> throughput
+    -> one GradeResult
+
+The host never imports the submission. It compares on its own copy of the
+inputs, times calls with its own clock, and builds every field of the result.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Callable
+
+from . import paths
+from .cases import new_run_secret
+from .compare import Check
+from .isolation.launcher import LaunchSpec, RunEvidence, SandboxUnavailable, launch
+from .jobs import Job, build_job, codec, with_submission
+from .manifest import Exercise
+from .outcome import CaseStatus, Status
+from .packs import GraderContext, Pack, load_pack
+from .registry import get_exercise
+from .result import CaseResult, GradeResult, NotVerified
+from .static_rules import violations as static_violations
+from .submission import Submission, read_submission, syntax_error
+from .throughput import measure_throughput
+from .verdicts import death, overall
+from .environment import child_env, device_info, resolve_device, versions, now_iso
+
+MAX_LAUNCHES = 4  # the first run plus up to three relaunches past dead cases
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+class UsageError(ValueError):
+    """Bad input from the person running the grader (exit code 2)."""
+
+
+def grade(exercise_id: str, submission_path: Path | str, *, device: str = "auto", sandbox: str = "auto",
+          throughput: bool = True, progress: Progress | None = None, secret: int | None = None) -> GradeResult:
+    progress = progress or _quiet
+    exercise = get_exercise(exercise_id)
+    submission = read_submission(Path(submission_path))
+    device = resolve_device(device, exercise)
+    pack = load_pack(exercise)
+    result = _new_result(exercise, submission, device)
+
+    error = syntax_error(submission.source)
+    if error:
+        return _finish(result, Status.FAILED, error)
+    found = static_violations(submission.source, exercise.rules)
+    if found:
+        result.violations = [{"rule": rule, "detail": detail} for rule, detail in found]
+        return _finish(result, Status.REJECTED, f"rule broken: {found[0][1]}")
+
+    ctx = pack.context(device)
+    if exercise.needs_gpu and device == "cpu":
+        return _cpu_fallback(result, pack, submission, ctx)
+
+    progress(f"preparing {len(pack.check_cases(device))} hidden cases")
+    job = build_job(exercise, pack, submission.source, device, secret or new_run_secret(), throughput=throughput)
+    try:
+        deadline = time.monotonic() + exercise.limits.wall_seconds
+        evidence = _run_cases(job, exercise, device, deadline, progress, result)
+        _score_cases(result, job, pack, ctx, evidence, progress)
+        status = overall([c.status for c in result.cases])
+        if status is Status.PASSED and job.benches:
+            progress("timing the reference on the same inputs")
+            result.throughput = measure_throughput(job, pack, ctx, evidence, _launch_reference(job, pack, exercise, device),
+                                                   result)
+            status = overall([c.status for c in result.cases])
+        summary = _summary(result, status)
+        return _finish(result, status, summary)
+    except SandboxUnavailable as exc:
+        return _finish(result, Status.ERROR, f"sandbox unavailable: {exc}")
+    finally:
+        shutil.rmtree(job.folder, ignore_errors=True)
+
+
+def _new_result(exercise: Exercise, submission: Submission, device: str) -> GradeResult:
+    return GradeResult(
+        exercise=exercise.id, title=exercise.title, submission_file=str(submission.path),
+        submission_sha256=submission.sha256, status=Status.ERROR, summary="",
+        limits=asdict(exercise.limits), device=device_info(device), versions=versions(),
+    )
+
+
+def _finish(result: GradeResult, status: Status, summary: str) -> GradeResult:
+    result.status = status
+    result.summary = summary
+    run = [c for c in result.cases if c.status is not CaseStatus.NOT_RUN]
+    result.correctness_score = round(sum(c.status is CaseStatus.PASSED for c in run) / len(run), 4) if run else 0.0
+    for case in result.cases:
+        if case.status is CaseStatus.NOT_RUN:
+            result.not_verified.append(NotVerified(f"case {case.name}", case.message))
+    result.graded_at = now_iso()
+    return result
+
+
+def _spec(job_file: Path, job: Job, exercise: Exercise, device: str, deadline: float, start: int,
+          bench: bool) -> LaunchSpec:
+    return LaunchSpec(
+        child_script=paths.sandbox_dir() / "child.py",
+        argv=[str(job_file), str(start), "1" if bench else "0"],
+        readable=[paths.sandbox_dir(), job.folder],
+        limits=exercise.limits, env=child_env(exercise, device), deadline=deadline, device=device,
+    )
+
+
+def _run_cases(job: Job, exercise: Exercise, device: str, deadline: float, progress: Progress,
+               result: GradeResult) -> list[RunEvidence]:
+    """Run the child; when it dies inside a case, note that case and go on with the rest."""
+    runs: list[RunEvidence] = []
+    start = 0
+    while len(runs) < MAX_LAUNCHES:
+        progress(f"running {len(job.sent) - start} case(s) in the sandbox" + (" (relaunch)" if runs else ""))
+        evidence = launch(_spec(job.job_file, job, exercise, device, deadline, start, bench=True))
+        runs.append(evidence)
+        started = [f.header.get("name") for f in evidence.frames if f.header.get("event") == "case_start"]
+        names = [p.case.name for p in job.sent]
+        if death(evidence, exercise.limits) is None or not started or started[-1] not in names:
+            break
+        last = names.index(started[-1])
+        ended = {f.header.get("name") for f in evidence.frames if f.header.get("event") in ("case_end", "case_error")}
+        if started[-1] in ended or last + 1 >= len(names) or time.monotonic() >= deadline:
+            break
+        start = last + 1
+    result.sandbox = {"kind": "local", "layers": [asdict(layer) for layer in runs[0].layers]}
+    result.process = {
+        "launches": len(runs),
+        "exit_code": runs[-1].returncode, "signal": runs[-1].signal,
+        "wall_seconds": round(sum(r.wall_seconds for r in runs), 3),
+        "cpu_seconds": None if any(r.cpu_seconds is None for r in runs) else round(sum(r.cpu_seconds for r in runs), 3),
+        "peak_memory_mb": max((r.peak_memory_bytes or 0) for r in runs) >> 20 or None,
+        "oom_kills": sum(r.oom_kills for r in runs),
+        "left_running_after_kill": sum(r.left_running for r in runs),
+    }
+    result.output = {
+        "stdout": "\n".join(r.stdout for r in runs if r.stdout)[-(exercise.limits.log_kb << 10):],
+        "stderr": "\n".join(r.stderr for r in runs if r.stderr)[-(exercise.limits.log_kb << 10):],
+        "stdout_bytes": sum(r.stdout_bytes for r in runs), "stderr_bytes": sum(r.stderr_bytes for r in runs),
+    }
+    return runs
+
+
+def _score_cases(result: GradeResult, job: Job, pack: Pack, ctx: GraderContext, runs: list[RunEvidence],
+                 progress: Progress) -> None:
+    frames = [f for run in runs for f in run.frames]
+    violations = [f.header for f in frames if f.header.get("event") == "violation"]
+    result.violations = [{"rule": str(v.get("rule"))[:100], "detail": str(v.get("detail"))[:300]} for v in violations]
+    load_error = next((f.header for f in frames if f.header.get("event") == "load_error"), None)
+    outcomes: dict[str, CaseResult] = {}
+
+    # Walk the frames in order: a violation belongs to the case running when it came.
+    current = None
+    starts: dict[str, float] = {}
+    for frame in frames:
+        event, name = frame.header.get("event"), frame.header.get("name")
+        if event == "case_start":
+            current = name
+            starts[name] = frame.arrived
+        elif event == "violation" and current in starts and current not in outcomes:
+            outcomes[current] = CaseResult(current, CaseStatus.REJECTED, f"rule broken: {frame.header.get('detail')}")
+        elif event in ("case_end", "case_error") and name in starts and name not in outcomes:
+            seconds = round(frame.arrived - starts[name], 4)
+            outcomes[name] = _case_outcome(frame, job, pack, ctx, seconds, progress)
+
+    # Deaths: the case that was running when a run died gets the run's status.
+    for run in runs:
+        why = death(run, pack.exercise.limits)
+        if why is None:
+            continue
+        started = [f.header.get("name") for f in run.frames if f.header.get("event") == "case_start"]
+        if started and started[-1] not in outcomes:
+            outcomes[started[-1]] = CaseResult(started[-1], why[0], why[1])
+        elif not started and not load_error:
+            outcomes["<load>"] = CaseResult("<load>", why[0], "while importing the submission: " + why[1])
+
+    for planned in job.cases:
+        name = planned.case.name
+        if planned.not_run:
+            result.cases.append(CaseResult(name, CaseStatus.NOT_RUN, planned.not_run))
+        elif name in outcomes:
+            result.cases.append(outcomes[name])
+        elif load_error:
+            status = CaseStatus.MEMORY if load_error.get("kind") == "memory" else CaseStatus.FAILED
+            result.cases.append(CaseResult(name, status, "the submission did not load: "
+                                           + str(load_error.get("message", ""))[:2000]))
+        elif "<load>" in outcomes:
+            result.cases.append(CaseResult(name, outcomes["<load>"].status, outcomes["<load>"].message))
+        else:
+            result.cases.append(CaseResult(name, CaseStatus.NOT_RUN, "not reached: an earlier case used up the "
+                                           "run's time or relaunches"))
+    if violations and not any(c.status is CaseStatus.REJECTED for c in result.cases):
+        detail = str(violations[0].get("detail"))[:300]
+        result.cases.append(CaseResult("rules", CaseStatus.REJECTED, f"rule broken: {detail}"))
+
+
+def _case_outcome(frame, job: Job, pack: Pack, ctx: GraderContext, seconds: float, progress: Progress) -> CaseResult:
+    name = frame.header["name"]
+    if frame.header["event"] == "case_error":
+        kind = frame.header.get("kind")
+        message = str(frame.header.get("message", ""))[:2000]
+        status = {"memory": CaseStatus.MEMORY}.get(kind, CaseStatus.FAILED)
+        prefix = {"contract": "contract: ", "exit": "the call tried to exit: "}.get(kind, "raised: ")
+        return CaseResult(name, status, prefix + message, seconds=seconds)
+    planned = next(p for p in job.sent if p.case.name == name)
+    progress(f"checking {name}")
+    try:
+        outputs = codec().loads(frame.payload, pack.exercise.io)
+    except Exception as exc:  # noqa: BLE001 - whatever the child sent is untrusted data
+        return CaseResult(name, CaseStatus.FAILED, f"outputs could not be read as data: {type(exc).__name__}: "
+                                                    f"{str(exc)[:300]}", seconds=seconds)
+    check = judge(pack, ctx, planned.case, planned.inputs, outputs)
+    status = CaseStatus.PASSED if check.ok else CaseStatus.FAILED
+    return CaseResult(name, status, check.message, check.max_abs_error, check.max_rel_error, seconds)
+
+
+def judge(pack: Pack, ctx: GraderContext, case, inputs, outputs) -> Check:
+    """The trusted comparison; a fault in our own grader code is reported, never hidden."""
+    want = pack.grader.expected(case, inputs, ctx)
+    try:
+        return pack.grader.check(case, inputs, outputs, want, ctx)
+    except Exception as exc:  # noqa: BLE001
+        return Check(False, f"grader could not check the outputs ({type(exc).__name__}: {str(exc)[:300]})")
+
+
+def _launch_reference(job: Job, pack: Pack, exercise: Exercise, device: str) -> Callable[[], RunEvidence]:
+    def run() -> RunEvidence:
+        job_file = with_submission(job, pack.reference_path.read_text(encoding="utf-8"), "reference.py")
+        deadline = time.monotonic() + exercise.limits.wall_seconds
+        return launch(_spec(job_file, job, exercise, device, deadline, start=len(job.sent), bench=True))
+    return run
+
+
+def _summary(result: GradeResult, status: Status) -> str:
+    counts = {s: sum(c.status is s for c in result.cases) for s in CaseStatus}
+    ran = len(result.cases) - counts[CaseStatus.NOT_RUN]
+    text = f"{counts[CaseStatus.PASSED]}/{ran} cases passed"
+    if counts[CaseStatus.NOT_RUN]:
+        text += f", {counts[CaseStatus.NOT_RUN]} not run here"
+    if status is not Status.PASSED:
+        first = next((c for c in result.cases if c.status.value == status.value), None) or \
+            next((c for c in result.cases if c.status not in (CaseStatus.PASSED, CaseStatus.NOT_RUN)), None)
+        if first:
+            text += f"; {first.name}: {first.message.splitlines()[0] if first.message else first.status.value}"
+    return text
+
+
+def _cpu_fallback(result: GradeResult, pack: Pack, submission: Submission, ctx: GraderContext) -> GradeResult:
+    """A GPU-only exercise on a machine without one: what can be checked without running it."""
+    hook = getattr(pack.grader, "cpu_fallback", None)
+    reason = "no CUDA device here: the kernel cannot be run, so correctness and speed are not verified"
+    if hook is None:
+        result.not_verified.append(NotVerified("all cases", reason))
+        return _finish(result, Status.NOT_VERIFIED, reason)
+    status, message, notes = hook(submission.source, ctx)
+    for note in notes:
+        result.not_verified.append(NotVerified(str(note.get("what", "")), str(note.get("reason", ""))))
+    final = Status.FAILED if status == "failed" else Status.NOT_VERIFIED
+    if final is Status.FAILED:
+        result.cases.append(CaseResult("compile", CaseStatus.FAILED, message))
+    return _finish(result, final, message)

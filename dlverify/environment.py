@@ -1,0 +1,99 @@
+"""What the grader knows about where it runs: device, versions, the child's environment."""
+
+from __future__ import annotations
+
+import datetime
+import importlib.metadata
+import platform
+import sys
+
+from . import __version__
+from .manifest import Exercise
+
+
+def resolve_device(requested: str, exercise: Exercise) -> str:
+    from .engine import UsageError
+
+    if requested not in ("auto", "cpu", "cuda"):
+        raise UsageError(f"--device must be auto, cpu or cuda, not {requested!r}")
+    has_cuda = cuda_available()
+    if requested == "cuda" and not has_cuda:
+        raise UsageError("--device cuda: no CUDA device is visible on this machine")
+    if requested == "auto":
+        return "cuda" if has_cuda and "cuda" in exercise.devices else "cpu"
+    return requested
+
+
+def cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
+def child_env(exercise: Exercise, device: str) -> dict[str, str]:
+    """The child's whole environment: nothing of the host's beyond what it needs."""
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": "/tmp",
+        "TMPDIR": "/tmp",
+        "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONUNBUFFERED": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "XDG_CACHE_HOME": "/tmp/.cache",
+        "TRITON_CACHE_DIR": "/tmp/.triton",
+        "TORCH_EXTENSIONS_DIR": "/tmp/torch_extensions",
+        "TORCHINDUCTOR_CACHE_DIR": "/tmp/inductor",
+    }
+    if exercise.framework == "triton" and device == "cpu":
+        env["TRITON_INTERPRET"] = "1"  # must be set before any @triton.jit runs
+    if device == "cuda":
+        env["CUDA_MODULE_LOADING"] = "LAZY"
+    return env
+
+
+def device_info(device: str) -> dict[str, str | None]:
+    if device == "cuda":
+        import torch
+
+        index = torch.cuda.current_device()
+        return {"kind": "cuda", "name": torch.cuda.get_device_name(index),
+                "capability": ".".join(map(str, torch.cuda.get_device_capability(index))),
+                "cuda": torch.version.cuda}
+    return {"kind": "cpu", "name": _cpu_name(), "machine": platform.machine()}
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def versions() -> dict[str, str | None]:
+    return {
+        "python": platform.python_version(),
+        "torch": _version("torch"),
+        "triton": _version("triton"),
+        "numpy": _version("numpy"),
+        "dlverify": __version__,
+        "platform": f"{sys.platform}-{platform.machine()}",
+    }
+
+
+def now_iso() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()

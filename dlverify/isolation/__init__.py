@@ -1,0 +1,1 @@
+"""The host's sandbox launcher and its layers (bubblewrap, cgroups, seccomp, Landlock, rlimits)."""

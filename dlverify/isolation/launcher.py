@@ -1,0 +1,292 @@
+"""Start the sandbox child under every isolation layer this machine has, and gather evidence.
+
+Layers, outermost first: bubblewrap (namespaces, a read-only allow-list of
+paths, a size-capped tmpfs as the only writable place, no capabilities, an
+unprivileged uid), a cgroup (memory, processes, CPU accounting, kill of
+everything), rlimits, and seccomp. Without bubblewrap, Landlock takes over the
+filesystem allow-list. A layer that cannot be had is recorded as missing; the
+run never silently goes unsandboxed: with neither bubblewrap nor Landlock nor
+seccomp the launch is refused.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..channel import FrameReader, StreamTail
+from ..manifest import Limits
+from ..result import Layer
+from . import landlock_rules, rlimits
+from .cgroup import CgroupUnavailable, RunCgroup
+from .seccomp_filter import build_filter, export_bpf_file
+
+SANDBOX_UID = 65534  # nobody
+
+
+class SandboxUnavailable(RuntimeError):
+    """No isolation layer worth the name could be set up: the grader's fault, not the candidate's."""
+
+
+@dataclass
+class LaunchSpec:
+    child_script: Path
+    argv: list[str]                 # arguments after the script
+    readable: list[Path]            # host paths bound read-only, at the same path
+    limits: Limits
+    env: dict[str, str]
+    deadline: float                 # time.monotonic() by which everything must be dead
+    device: str = "cpu"
+
+
+@dataclass
+class RunEvidence:
+    frames: list
+    channel_problem: str
+    returncode: int | None
+    signal: int | None
+    wall_seconds: float
+    cpu_seconds: float | None
+    oom_kills: int
+    memory_limit_hit: bool
+    peak_memory_bytes: int | None
+    timed_out: bool
+    left_running: int
+    stdout: str
+    stderr: str
+    stdout_bytes: int
+    stderr_bytes: int
+    layers: list[Layer] = field(default_factory=list)
+
+
+def python_roots() -> list[Path]:
+    """The interpreter and its libraries: everything the child needs to start Python."""
+    roots = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix)}
+    real = Path(os.path.realpath(sys.executable)).parent.parent
+    roots.add(real)
+    return sorted(roots)
+
+
+SYSTEM_READ = [Path(p) for p in ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin",
+                                  "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d",
+                                  "/etc/localtime", "/etc/alternatives")]
+
+
+def _high_fd(fd: int) -> int:
+    """A copy of fd numbered 10 or above, clear of the 3 that the child's channel takes."""
+    return fcntl.fcntl(fd, fcntl.F_DUPFD, 10)
+
+
+def _bwrap_argv(spec: LaunchSpec, bwrap: str, seccomp_fd: int | None, passwd: Path, status_fd: int) -> list[str]:
+    scratch_bytes = spec.limits.scratch_mb << 20
+    argv = [bwrap, "--json-status-fd", str(status_fd), "--unshare-all", "--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
+            "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--hostname", "sandbox",
+            "--proc", "/proc", "--dev", "/dev",
+            "--size", str(scratch_bytes), "--tmpfs", "/tmp",
+            "--dir", "/var/tmp"]
+    for path in SYSTEM_READ:
+        argv += ["--ro-bind-try", str(path), str(path)]
+    for path in python_roots() + spec.readable:
+        argv += ["--ro-bind", str(path), str(path)]
+    argv += ["--ro-bind", str(passwd), "/etc/passwd"]
+    if spec.device == "cuda":
+        for dev in sorted(Path("/dev").glob("nvidia*")):
+            argv += ["--dev-bind-try", str(dev), str(dev)]
+    if seccomp_fd is not None:
+        argv += ["--seccomp", str(seccomp_fd)]
+    argv += ["--chdir", "/tmp", "--clearenv"]
+    for key, value in spec.env.items():
+        argv += ["--setenv", key, value]
+    return argv
+
+
+def launch(spec: LaunchSpec, *, use_bwrap: bool | None = None) -> RunEvidence:
+    """Run the child to completion (or to the deadline) and return what was observed."""
+    layers: list[Layer] = []
+    bwrap = shutil.which("bwrap") if use_bwrap is not False else None
+    if use_bwrap and not bwrap:
+        raise SandboxUnavailable("bubblewrap (bwrap) was asked for but is not installed")
+
+    cgroup = None
+    try:
+        cgroup = RunCgroup.create(spec.limits.memory_mb << 20, spec.limits.processes)
+        layers.append(Layer("cgroup", True, cgroup.describe))
+    except CgroupUnavailable as exc:
+        layers.append(Layer("cgroup", False, f"{exc}; memory falls back to RLIMIT_DATA, "
+                                             "process kill to the process group"))
+
+    seccomp_error = None
+    try:
+        build_filter()
+    except Exception as exc:  # noqa: BLE001
+        seccomp_error = f"seccomp unavailable: {exc}"
+    landlock_error = None if bwrap else landlock_rules.available()
+    if not bwrap and landlock_error and seccomp_error:
+        if cgroup:
+            cgroup.remove()
+        raise SandboxUnavailable(f"no filesystem or syscall isolation: bubblewrap missing; {landlock_error}; "
+                                 f"{seccomp_error}")
+
+    workdir = Path(tempfile.mkdtemp(prefix="dlverify-run-"))
+    passwd = workdir / "passwd"
+    passwd.write_text(f"nobody:x:{SANDBOX_UID}:{SANDBOX_UID}:nobody:/tmp:/usr/sbin/nologin\n")
+    os.chmod(workdir, 0o755)
+    os.chmod(passwd, 0o644)
+    scratch = workdir / "scratch"   # only used without bubblewrap
+    scratch.mkdir()
+
+    channel_read, raw_write = os.pipe()
+    channel_write = _high_fd(raw_write)
+    os.close(raw_write)
+    out_read, out_write = os.pipe()
+    err_read, err_write = os.pipe()
+    bpf_file = bpf_fd = None
+    status_read = status_write = None
+    python = sys.executable
+    command = [python, "-I", "-B", str(spec.child_script), *spec.argv, str(channel_write)]
+    if bwrap:
+        if not seccomp_error:
+            bpf_file = export_bpf_file()
+            bpf_fd = _high_fd(bpf_file.fileno())
+        status_read, raw_write = os.pipe()
+        status_write = _high_fd(raw_write)
+        os.close(raw_write)
+        argv = _bwrap_argv(spec, bwrap, bpf_fd, passwd, status_write) + command
+        layers.append(Layer("bubblewrap", True, "namespaces (user, pid, net, ipc, uts, mount), uid 65534, "
+                            f"no capabilities, read-only allow-list, {spec.limits.scratch_mb} MiB tmpfs scratch"))
+        layers.append(Layer("landlock", False, "not needed under bubblewrap (its mount namespace is the allow-list)"))
+        cwd = "/"
+    else:
+        argv = command
+        layers.append(Layer("bubblewrap", False, "bwrap not installed: no namespaces; Landlock and seccomp "
+                                                 "stand in for the filesystem and network"))
+        layers.append(Layer("landlock", landlock_error is None, landlock_error or "read-only allow-list, "
+                                                                                  "scratch folder writable"))
+        cwd = str(scratch)
+    layers.append(Layer("seccomp", seccomp_error is None,
+                        seccomp_error or "no network sockets (loopback included), no ptrace, no namespaces"))
+    layers.append(Layer("rlimits", True, rlimits.describe(spec.limits, memory_fallback=cgroup is None)))
+
+    pass_fds = [channel_write] + [fd for fd in (bpf_fd, status_write) if fd is not None]
+    readable = python_roots() + spec.readable + [p for p in SYSTEM_READ if p.exists()]
+
+    def before_exec() -> None:
+        # Runs in the forked child, before exec: order matters.
+        if cgroup:
+            cgroup.join_self()
+        rlimits.apply(spec.limits, memory_fallback=cgroup is None)
+        if not bwrap:
+            if landlock_error is None:
+                landlock_rules.apply(readable, [scratch])
+            if seccomp_error is None:
+                build_filter().load()
+
+    env = dict(spec.env) if not bwrap else {"PATH": "/usr/bin:/bin"}
+    if not bwrap:
+        env.update({"HOME": str(scratch), "TMPDIR": str(scratch)})
+    started = time.monotonic()
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out_write, stderr=err_write,
+                                pass_fds=pass_fds, env=env, cwd=cwd, start_new_session=True,
+                                preexec_fn=before_exec, close_fds=True)
+    except OSError as exc:
+        for fd in (channel_read, channel_write, out_read, out_write, err_read, err_write, status_read, status_write):
+            if fd is not None:
+                os.close(fd)
+        if cgroup:
+            cgroup.remove()
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise SandboxUnavailable(f"could not start the sandbox: {exc}") from None
+    finally:
+        if bpf_file:
+            bpf_file.close()
+            os.close(bpf_fd)
+    for fd in (channel_write, out_write, err_write, status_write):
+        if fd is not None:
+            os.close(fd)
+    status_tail = StreamTail(status_read, 4096).start() if status_read is not None else None
+    max_output = spec.limits.output_mb << 20
+    reader = FrameReader(channel_read, max_output).start()
+    cap = spec.limits.log_kb << 10
+    out_tail = StreamTail(out_read, cap).start()
+    err_tail = StreamTail(err_read, cap).start()
+
+    timed_out = False
+    while True:
+        remaining = spec.deadline - time.monotonic()
+        try:
+            proc.wait(timeout=max(0.0, min(remaining, 0.05)))
+            break
+        except subprocess.TimeoutExpired:
+            pass
+        if reader.problem:
+            break  # an oversized or malformed stream: stop it now
+        if remaining <= 0:
+            timed_out = True
+            break
+    wall = time.monotonic() - started
+    _kill_everything(proc, cgroup)
+    left = cgroup.kill_all() if cgroup else 0
+    reader.join(5)
+    out_tail.join(2)
+    err_tail.join(2)
+    if status_tail is not None:
+        status_tail.join(2)
+        if not status_tail.kept and not reader.frames:
+            # bwrap never said the sandbox was up: its own setup failed, not the submission.
+            if cgroup:
+                cgroup.remove()
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise SandboxUnavailable("bubblewrap could not set up the sandbox: "
+                                     + err_tail.text().strip()[-500:])
+
+    returncode, sig = _decode_status(proc.returncode, bool(bwrap))
+    evidence = RunEvidence(
+        frames=list(reader.frames), channel_problem=reader.problem,
+        returncode=returncode, signal=sig, wall_seconds=wall,
+        cpu_seconds=cgroup.cpu_seconds() if cgroup else None,
+        oom_kills=cgroup.oom_kills() if cgroup else 0,
+        memory_limit_hit=cgroup.memory_limit_hit() if cgroup else False,
+        peak_memory_bytes=cgroup.peak_memory_bytes() if cgroup else None,
+        timed_out=timed_out, left_running=left,
+        stdout=out_tail.text(), stderr=err_tail.text(),
+        stdout_bytes=out_tail.total, stderr_bytes=err_tail.total, layers=layers,
+    )
+    if cgroup:
+        cgroup.remove()
+    shutil.rmtree(workdir, ignore_errors=True)
+    return evidence
+
+
+def _kill_everything(proc: subprocess.Popen, cgroup: RunCgroup | None) -> None:
+    """Kill the child's session and cgroup; bwrap's --die-with-parent takes the pid namespace down."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    if cgroup:
+        cgroup.kill_all()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _decode_status(code: int | None, via_bwrap: bool) -> tuple[int | None, int | None]:
+    """(exit code, signal): bubblewrap reports a child's death by signal N as exit 128+N."""
+    if code is None:
+        return None, None
+    if code < 0:
+        return None, -code
+    if via_bwrap and code > 128:
+        return None, code - 128
+    return code, None

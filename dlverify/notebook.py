@@ -1,0 +1,22 @@
+"""Starter notebooks, made with nbformat from an exercise's README and starter.py."""
+
+from __future__ import annotations
+
+import nbformat
+
+from .manifest import Exercise
+
+
+def starter_notebook(exercise: Exercise) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell(exercise.readme.read_text(encoding="utf-8")),
+        nbformat.v4.new_markdown_cell(
+            "**What is graded:** every code cell, in order, joined into one file. Lines starting with `%` or `!` "
+            "are dropped. A cell whose first line is `# dlverify: skip` is left out: use such cells for "
+            "your own experiments."),
+        nbformat.v4.new_code_cell(exercise.starter.read_text(encoding="utf-8")),
+        nbformat.v4.new_code_cell("# dlverify: skip\n# Try your code here; this cell is not graded.\n"),
+    ]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb

@@ -1,0 +1,28 @@
+"""The explicit list of exercises. Adding one = a pack folder plus one line here."""
+
+from __future__ import annotations
+
+from .manifest import Exercise, load_manifest
+
+EXERCISE_IDS: tuple[str, ...] = (
+    "backprop_mlp",
+    "attention",
+    "mixed_precision",
+    "triton_softmax",
+    "cuda_matmul",
+)
+
+
+class UnknownExercise(KeyError):
+    def __str__(self) -> str:
+        return f"unknown exercise {self.args[0]!r}; known: {', '.join(EXERCISE_IDS)}"
+
+
+def get_exercise(exercise_id: str) -> Exercise:
+    if exercise_id not in EXERCISE_IDS:
+        raise UnknownExercise(exercise_id)
+    return load_manifest(exercise_id)
+
+
+def all_exercises() -> list[Exercise]:
+    return [load_manifest(i) for i in EXERCISE_IDS]

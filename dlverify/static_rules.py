@@ -1,0 +1,41 @@
+"""Rules checked by reading the source (no execution): imports the exercise forbids.
+
+The run-time guards in sandbox/guards.py check the same rules as the code
+runs; this catches what is plainly written, before anything starts, and names
+the line.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+
+from .manifest import Rules
+
+
+def _imported_names(tree: ast.AST):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            yield node.lineno, node.module
+            for alias in node.names:
+                yield node.lineno, f"{node.module}.{alias.name}"
+
+
+def violations(source: str, rules: Rules) -> list[tuple[str, str]]:
+    """[(rule, detail)] for every import the rules forbid."""
+    tree = ast.parse(source)
+    allowed = None if rules.allowed_imports is None else set(rules.allowed_imports) | set(sys.stdlib_module_names)
+    found = []
+    for line, name in _imported_names(tree):
+        top = name.partition(".")[0]
+        if allowed is not None and top not in allowed:
+            found.append(("forbidden-import", f"line {line}: importing {top!r} is not allowed"))
+            continue
+        for banned in rules.forbidden_imports:
+            if name == banned or name.startswith(banned + "."):
+                found.append(("forbidden-import", f"line {line}: importing {name!r} is not allowed"))
+    unique = list(dict.fromkeys(found))
+    return unique

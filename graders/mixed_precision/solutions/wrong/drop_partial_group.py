@@ -1,0 +1,33 @@
+# WRONG(failed): drops a final partial group of micro-batches instead of stepping on it
+import torch
+
+
+def train_mixed_precision(model, optimizer, batches, loss_fn, *, device_type, dtype,
+                          accum_steps=1, max_grad_norm=None, scaler=None):
+    losses = []
+    full = len(batches) - len(batches) % accum_steps
+    for start in range(0, full, accum_steps):
+        group = batches[start:start + accum_steps]
+        total = 0.0
+        for x, y in group:
+            with torch.autocast(device_type, dtype=dtype):
+                loss = loss_fn(model(x), y)
+            total += loss.item()
+            loss = loss / accum_steps
+            if scaler is not None:
+                scaler.scale(loss).backward()
+            else:
+                loss.backward()
+        if scaler is not None:
+            scaler.unscale_(optimizer)
+            if max_grad_norm is not None:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            if max_grad_norm is not None:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+            optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        losses.append(total / accum_steps)
+    return losses

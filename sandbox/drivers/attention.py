@@ -1,0 +1,98 @@
+"""Child-side driver of the attention exercise: how one case calls the submission.
+
+Runs next to candidate code, so it only calls, moves and validates; the host
+re-checks every type, shape and dtype of what comes back.
+"""
+
+import torch
+
+from contract import ContractError
+
+_MHSA_WEIGHTS = ("qkv.weight", "qkv.bias", "proj.weight", "proj.bias")
+
+
+def run(module, params, inputs, device):
+    if params["entry"] == "attention":
+        return _run_attention(module, params, inputs, device)
+    if params["entry"] == "mhsa":
+        return _run_mhsa(module, params, inputs, device)
+    raise ValueError(f"unknown entry {params['entry']!r}")  # a grader bug, not the candidate's
+
+
+def _entry(module, name):
+    fn = getattr(module, name, None)
+    if fn is None:
+        raise ContractError(f"the submission defines no `{name}`")
+    return fn
+
+
+def _tensor_out(out, what):
+    # exact type: a Tensor subclass could defer work or lie about its values
+    if type(out) is not torch.Tensor:
+        raise ContractError(f"{what} must return a torch.Tensor, got {type(out).__module__}.{type(out).__name__}")
+    return out
+
+
+def _grad(t, name):
+    if t.grad is None:
+        raise ContractError(f"no gradient reached `{name}`: the output is not differentiable with respect to it")
+    return t.grad.detach().cpu()
+
+
+def _run_attention(module, params, inputs, device):
+    attention = _entry(module, "attention")
+    backward = params.get("backward", False)
+    # detach: fresh leaves, so gradients never land on the tensors handed in
+    q, k, v = (inputs[n].detach().to(device).requires_grad_(backward) for n in ("q", "k", "v"))
+    mask = inputs.get("attn_mask")
+    mask = mask.to(device) if mask is not None else None
+    out = _tensor_out(attention(q, k, v, causal=params["causal"], attn_mask=mask), "attention")
+    result = {"out": out.detach().cpu()}
+    if backward:
+        if not out.requires_grad:
+            raise ContractError("attention's output does not require grad: it must be differentiable")
+        if out.shape != inputs["grad_out"].shape:
+            raise ContractError(f"attention returned shape {tuple(out.shape)}, expected {tuple(inputs['grad_out'].shape)}")
+        out.backward(inputs["grad_out"].to(device))
+        result.update(dq=_grad(q, "q"), dk=_grad(k, "k"), dv=_grad(v, "v"))
+    return result
+
+
+def _run_mhsa(module, params, inputs, device):
+    cls = _entry(module, "MultiHeadSelfAttention")
+    dtype = getattr(torch, params["dtype"])
+    backward = params.get("backward", False)
+    m = cls(params["E"], params["H"], bias=params["bias"])
+    if not isinstance(m, torch.nn.Module):
+        raise ContractError("MultiHeadSelfAttention must be a torch.nn.Module")
+    m = m.to(device=device, dtype=dtype)
+
+    # strict on parameters (buffers such as a cached causal mask are the module's own business)
+    want = {n: inputs[n] for n in _MHSA_WEIGHTS if n in inputs}
+    have = dict(m.named_parameters())
+    if set(have) != set(want):
+        missing, unexpected = sorted(set(want) - set(have)), sorted(set(have) - set(want))
+        raise ContractError(f"MultiHeadSelfAttention(bias={params['bias']}) parameters must be exactly "
+                            f"{sorted(want)}; missing {missing}, unexpected {unexpected}")
+    with torch.no_grad():
+        for name, value in want.items():
+            if have[name].shape != value.shape:
+                raise ContractError(f"parameter {name} has shape {tuple(have[name].shape)}, expected {tuple(value.shape)}")
+            have[name].copy_(value.to(device))
+
+    x = inputs["x"].detach().to(device).requires_grad_(backward)
+    pad = inputs.get("key_padding_mask")
+    pad = pad.to(device) if pad is not None else None
+    out = _tensor_out(m(x, causal=params["causal"], key_padding_mask=pad), "MultiHeadSelfAttention.forward")
+    result = {"out": out.detach().cpu()}
+    if backward:
+        if not out.requires_grad:
+            raise ContractError("MultiHeadSelfAttention's output does not require grad: it must be differentiable")
+        if out.shape != inputs["grad_out"].shape:
+            raise ContractError(f"MultiHeadSelfAttention returned shape {tuple(out.shape)}, "
+                                f"expected {tuple(inputs['grad_out'].shape)}")
+        out.backward(inputs["grad_out"].to(device))
+        result["dx"] = _grad(x, "x")
+        for name in want:
+            result["d" + name] = _grad(have[name], name)
+    return result
