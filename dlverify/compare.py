@@ -104,7 +104,7 @@ def compare_arrays(
         return Check(
             False,
             f"{name}: {int(over.sum())} of {diff.size} elements outside atol={atol:g}, rtol={rtol:g} "
-            f"(worst at {tuple(int(i) for i in idx)}: got {g[idx]:.6g}, expected {w[idx]:.6g})",
+            f"(worst at {tuple(int(i) for i in idx)}: got {g[idx]:.10g}, expected {w[idx]:.10g})",
             max_abs, max_rel,
         )
     return Check(True, "", max_abs, max_rel)

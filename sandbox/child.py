@@ -35,7 +35,7 @@ def trimmed_traceback(exc: BaseException, submission_path: str) -> str:
 
 
 def describe(exc: BaseException) -> str:
-    return "".join(traceback.format_exception_only(type(exc), exc)).strip()[:500]
+    return str(exc).strip()[:500] or type(exc).__name__
 
 
 def load_submission(path: str):
@@ -126,25 +126,17 @@ def main(argv: list[str]) -> None:
         try:
             payload = run_one(case["params"], case["inputs"])
         except BaseException as exc:  # noqa: BLE001
-            channel.send({"event": "case_error", "name": case["name"], "kind": error_kind(exc),
-                          "message": trimmed_traceback(exc, submission_path)})
+            kind = error_kind(exc)
+            message = describe(exc) if kind == "contract" else trimmed_traceback(exc, submission_path)
+            channel.send({"event": "case_error", "name": case["name"], "kind": kind, "message": message})
             continue
         channel.send({"event": "case_end", "name": case["name"],
                       "child_seconds": time.perf_counter() - started}, payload)
 
     if run_bench:
-        for bench in job["bench"]:
-            for i, inputs_path in enumerate(bench["inputs"]):
-                channel.send({"event": "bench_start", "name": bench["name"], "index": i})
-                started = time.perf_counter()
-                try:
-                    payload = run_one(bench["params"], inputs_path)
-                except BaseException as exc:  # noqa: BLE001
-                    channel.send({"event": "case_error", "name": bench["name"], "kind": error_kind(exc),
-                                  "message": trimmed_traceback(exc, submission_path)})
-                    break
-                channel.send({"event": "bench_end", "name": bench["name"], "index": i,
-                              "child_seconds": time.perf_counter() - started}, payload)
+        from bench import run_benches
+
+        run_benches(job, run_one, channel, lambda exc: trimmed_traceback(exc, submission_path), error_kind)
 
     channel.send({"event": "done"})
     # os._exit: no atexit handlers, no waiting on threads the candidate left behind.

@@ -1,4 +1,7 @@
 # WRONG(failed): calls loss_fn outside autocast, so cross-entropy runs on low-precision logits instead of autocast's float32
+import torch
+
+
 def train_mixed_precision(model, optimizer, batches, loss_fn, *, device_type, dtype,
                           accum_steps=1, max_grad_norm=None, scaler=None):
     losses = []
@@ -7,8 +10,8 @@ def train_mixed_precision(model, optimizer, batches, loss_fn, *, device_type, dt
         total = 0.0
         for x, y in group:
             with torch.autocast(device_type, dtype=dtype):
-                out = model(x)
-            loss = loss_fn(out, y)
+                logits = model(x)
+            loss = loss_fn(logits, y)  # logits are bf16/fp16 here, and so is the loss
             total += loss.item()
             loss = loss / len(group)
             if scaler is not None:

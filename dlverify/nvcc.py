@@ -1,0 +1,357 @@
+"""Compiling a candidate's CUDA source on the host with nvcc, without running it.
+
+A CUDA exercise graded on a machine with no GPU can still be compiled: nvcc
+turns the source into an object file and nothing of it ever runs. The source
+is hostile, though, and a compiler reads whatever files the source names and
+prints them back in its diagnostics (`#include "/etc/passwd"`, or a hidden
+cases file, comes back as "error: ..." with the lines quoted). So:
+
+1. `screen_source` reads the source first and refuses anything that makes the
+   compiler open a file of the candidate's choosing: only `#include <name>` of
+   plain header names, no quoted or computed includes, no `#line` or
+   linemarkers, no `_Pragma`, no `__has_include`.
+2. nvcc runs in an empty temporary folder with a clean environment, rlimits,
+   and a timeout that kills its whole process group (cicc, ptxas, the host
+   compiler).
+3. Diagnostics that name any file outside the source and the system headers
+   are withheld, as a second layer behind the screen.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import re
+import resource
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DIAGNOSTIC_LINES = 30      # what a report shows of nvcc's output: its first errors matter
+DIAGNOSTIC_CHARS = 3000
+DATA_LIMIT = 4 << 30       # RLIMIT_DATA per compiler process: cicc on a plain kernel needs ~200 MiB
+FILE_LIMIT = 256 << 20     # RLIMIT_FSIZE: intermediate files of an honest source are a few MiB
+
+
+class CompileOutcome(str, enum.Enum):
+    OK = "ok"                     # an object file came out
+    REFUSED = "refused"           # the screen refused the source; nvcc never ran
+    ERRORS = "errors"             # nvcc ran and rejected the source (the candidate's fault)
+    TIMEOUT = "timeout"           # nvcc ran past the time limit (a template bomb, say)
+    UNAVAILABLE = "unavailable"   # nvcc could not be started (our fault, never the candidate's)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Nvcc:
+    path: str
+    version: str          # "13.0"
+    root: str             # the toolkit folder, whose headers diagnostics may name
+
+
+@dataclass(frozen=True)
+class KernelInfo:
+    """What ptxas said about one __global__ function (`--resource-usage`)."""
+
+    name: str
+    registers: int | None = None
+    shared_bytes: int = 0
+    spill_bytes: int = 0  # spill stores + loads: registers that did not fit
+
+
+@dataclass
+class CompileResult:
+    outcome: CompileOutcome
+    diagnostics: str = ""             # trimmed; file names relative to the source's name
+    seconds: float = 0.0
+    kernels: list[KernelInfo] = field(default_factory=list)
+    undefined_symbols: list[str] = field(default_factory=list)   # demangled, from `nm -u`
+    includes: tuple[str, ...] = ()    # the headers the source includes, as written
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is CompileOutcome.OK
+
+
+# ---------------------------------------------------------------- finding nvcc
+
+def find_nvcc(environ: dict[str, str] | None = None) -> Nvcc | None:
+    """nvcc from DLVERIFY_NVCC, PATH, CUDA_HOME / CUDA_PATH or /usr/local/cuda, with its version."""
+    environ = dict(os.environ if environ is None else environ)
+    candidates = [environ.get("DLVERIFY_NVCC"), shutil.which("nvcc", path=environ.get("PATH", os.defpath))]
+    candidates += [str(Path(environ[v]) / "bin" / "nvcc") for v in ("CUDA_HOME", "CUDA_PATH") if environ.get(v)]
+    candidates.append("/usr/local/cuda/bin/nvcc")
+    for path in candidates:
+        if not path or not os.access(path, os.X_OK):
+            continue
+        try:
+            out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30,
+                                 env=_clean_env(path, tempfile.gettempdir())).stdout
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        match = re.search(r"release (\d+\.\d+)", out)
+        if match:
+            return Nvcc(path, match.group(1), str(_toolkit_root(path)))
+    return None
+
+
+def _toolkit_root(path: str) -> Path:
+    """The CUDA toolkit folder, where include/cuda_runtime.h lives (/usr/local/bin/nvcc may be a wrapper)."""
+    for root in (Path(os.path.realpath(path)).parent.parent, Path("/usr/local/cuda")):
+        if (root / "include" / "cuda_runtime.h").is_file():
+            return Path(os.path.realpath(root))
+    return Path(os.path.realpath(path)).parent.parent
+
+
+def _clean_env(nvcc_path: str, tmp: str) -> dict[str, str]:
+    """Nothing of the grader's environment: no secrets, no LD_PRELOAD, no CUDA_* overrides."""
+    bin_dir = os.path.dirname(os.path.abspath(nvcc_path))
+    return {
+        "PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": tmp,
+        "TMPDIR": tmp,
+        "LANG": "C",
+        "LC_ALL": "C",
+    }
+
+
+# ---------------------------------------------------------------- the screen
+
+_SPLICE = re.compile(r"\\[ \t\f\v]*\n")             # gcc also splices "\<spaces><newline>"
+_TRIGRAPH = re.compile(r"\?\?[=/'()!<>\-]")
+_RAW_STRING = re.compile(r"(?<![A-Za-z0-9_])(?:u8|[uUL])?R\"")
+_PP_NUMBER_TAIL = re.compile(r"[A-Za-z0-9_.']*$")
+_HEADER = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*(?:/[A-Za-z_][A-Za-z0-9_\-]*)*(?:\.[A-Za-z]{1,4})?")
+_DIRECTIVE = re.compile(r"\s*(?:#|%:)\s*([A-Za-z_]\w*|\d+)?(.*)", re.S)
+_PLAIN_DIRECTIVES = frozenset({
+    "define", "undef", "if", "ifdef", "ifndef", "elif", "elifdef", "elifndef", "else", "endif", "error", "warning",
+})
+_PRAGMAS = frozenset({"unroll", "nounroll", "once", "pack", "push_macro", "pop_macro",
+                      "nv_diag_suppress", "nv_diag_default", "nv_diag_warning", "nv_diag_error"})
+_FORBIDDEN_WORDS = ("_Pragma", "__pragma", "__has_include", "__has_include_next", "__FILE_NAME__")
+
+
+@dataclass(frozen=True)
+class Screen:
+    refusal: str | None            # why the source is refused, or None
+    includes: tuple[str, ...] = ()
+
+
+def _without_comments(text: str) -> str | None:
+    """Comments replaced as the compiler does (a block comment is one space); None if one never ends.
+
+    String and character literals are copied through, so a `/*` inside one is
+    not a comment; a literal ends at its quote or at the end of its line. A `'`
+    inside a number is a digit separator (1'000'000), not a character literal:
+    reading it as one would put this scan out of step with the compiler.
+    """
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        if text.startswith("//", i):
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        if text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            if end < 0:
+                return None
+            out.append(" ")
+            i = end + 2
+            continue
+        c = text[i]
+        if c == "'" and re.match(r"[A-Za-z0-9_]", text[i + 1:i + 2]) \
+                and re.match(r"\.?\d", _PP_NUMBER_TAIL.search("".join(out[-64:])).group()):
+            out.append(c)                       # a digit separator inside a number: 1'000, 0xFF'FF
+            i += 1
+            continue
+        if c in "\"'":
+            j = i + 1
+            while j < n and text[j] not in (c, "\n"):
+                j += 2 if text[j] == "\\" else 1
+            out.append(text[i:j + 1])
+            i = j + 1
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def screen_source(source: str) -> Screen:
+    """Refuse what would make the compiler open files the source names (see the module docstring)."""
+    if "\0" in source:
+        return Screen("the source contains a NUL byte")
+    if _TRIGRAPH.search(source):
+        return Screen("trigraphs (??= and the like) are not accepted")
+    # gcc ends a line at \n, \r\n or a lone \r: a lone \r must not hide a directive from this scan
+    text = _SPLICE.sub("", source.replace("\r\n", "\n").replace("\r", "\n"))
+    if _RAW_STRING.search(text):
+        return Screen("raw string literals (R\"...\") are not accepted")
+    code = _without_comments(text)
+    if code is None:
+        return Screen("a /* comment is never closed")
+    for word in _FORBIDDEN_WORDS:
+        if re.search(rf"(?<![A-Za-z0-9_]){word}(?![A-Za-z0-9_])", code):
+            return Screen(f"{word} is not accepted")
+    includes = []
+    for number, line in enumerate(code.split("\n"), 1):
+        match = _DIRECTIVE.fullmatch(line)
+        if not match:
+            continue
+        name, rest = match.group(1), match.group(2).strip()
+        if name is None and not rest:
+            continue                            # the null directive: a lone #
+        if name is None:
+            return Screen(f"line {number}: unreadable preprocessor directive #{rest[:40]}")
+        if name in _PLAIN_DIRECTIVES:
+            continue
+        if name == "pragma":
+            words = rest.split()
+            if words and (words[0] in _PRAGMAS or words[:2] == ["GCC", "diagnostic"]):
+                continue
+            return Screen(f"line {number}: #pragma {rest[:40]} is not accepted "
+                          f"(accepted: {', '.join(sorted(_PRAGMAS))}, GCC diagnostic)")
+        if name == "include":
+            header = re.fullmatch(r"<([^<>]*)>", rest)
+            if not header or not _HEADER.fullmatch(header.group(1)):
+                return Screen(f"line {number}: only #include <header> of a system or CUDA header is accepted, "
+                              f"not #include {rest[:60]}")
+            includes.append(header.group(1))
+            continue
+        return Screen(f"line {number}: the #{name} directive is not accepted")
+    return Screen(None, tuple(includes))
+
+
+# ---------------------------------------------------------------- compiling
+
+def _limits(cpu_seconds: int):
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
+        resource.setrlimit(resource.RLIMIT_DATA, (DATA_LIMIT, DATA_LIMIT))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_LIMIT, FILE_LIMIT))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    return apply
+
+
+def _run(argv: list[str], cwd: str, env: dict[str, str], timeout: float) -> tuple[int | None, str]:
+    """Run a compiler in its own process group; on timeout kill the whole group. (None, output) on timeout."""
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True,
+                            preexec_fn=_limits(int(timeout) + 5))
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+        return proc.returncode, out
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        return None, out
+
+
+def _kernels(output: str) -> list[KernelInfo]:
+    """Parse ptxas's resource report: one 'Compiling entry function' block per __global__ function."""
+    kernels: list[KernelInfo] = []
+    current: dict | None = None
+    for line in output.splitlines():
+        entry = re.search(r"Compiling entry function '([^']+)'", line)
+        if entry:
+            current = {"name": entry.group(1)}
+            kernels.append(KernelInfo(**current))
+            continue
+        if current is None:
+            continue
+        spills = re.search(r"(\d+) bytes spill stores, (\d+) bytes spill loads", line)
+        if spills:
+            current["spill_bytes"] = int(spills.group(1)) + int(spills.group(2))
+        used = re.search(r"Used (\d+) registers", line)
+        if used:
+            current["registers"] = int(used.group(1))
+            smem = re.search(r"(\d+) bytes smem", line)
+            current["shared_bytes"] = int(smem.group(1)) if smem else 0
+            kernels[-1] = KernelInfo(**current)
+            current = None
+    return kernels
+
+
+def _demangle(names: list[str], env: dict[str, str]) -> list[str]:
+    cxxfilt = shutil.which("c++filt", path=env["PATH"])
+    if not cxxfilt or not names:
+        return names
+    try:
+        out = subprocess.run([cxxfilt], input="\n".join(names), capture_output=True, text=True, timeout=10, env=env)
+    except (OSError, subprocess.TimeoutExpired):
+        return names
+    lines = out.stdout.splitlines()
+    return lines if len(lines) == len(names) else names
+
+
+def _undefined_symbols(obj: Path, env: dict[str, str]) -> list[str]:
+    nm = shutil.which("nm", path=env["PATH"])
+    if not nm:
+        return []
+    try:
+        out = subprocess.run([nm, "-C", "-u", str(obj)], capture_output=True, text=True, timeout=30, env=env)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return [line.split(None, 1)[-1] for line in out.stdout.splitlines() if line.strip()]
+
+
+_LOCATION = re.compile(r"(?:In file included from |\s*from )?([^\s(:][^(:\n]*?)(?:\(\d+\)|:\d+(?::\d+)?)[:,]")
+
+
+def _diagnostics(output: str, tmp: str, filename: str, allowed_roots: list[str]) -> str:
+    """nvcc's messages, ptxas's resource report dropped, temp paths gone, trimmed to the first errors."""
+    text = output.replace(tmp + os.sep, "").replace(tmp, "")
+    lines = [line for line in text.splitlines()
+             if not line.startswith("ptxas info") and not re.match(r"\s+\d+ bytes stack frame", line)]
+    # Second layer behind the screen: when a message is located in a file other than the
+    # source or a system header, the compiler may be quoting that file, so nothing is shown.
+    for line in lines:
+        where = _LOCATION.match(line)
+        if where and where.group(1) != filename and not any(
+                os.path.realpath(where.group(1)).startswith(root + os.sep) for root in allowed_roots):
+            return f"(nvcc's messages quote a file other than {filename} and the system headers: not shown)"
+    kept = lines[:DIAGNOSTIC_LINES]
+    more = len(lines) - len(kept)
+    text = "\n".join(kept)[:DIAGNOSTIC_CHARS]
+    return text + (f"\n... ({more} more lines)" if more > 0 else "")
+
+
+def compile_object(source: str, nvcc: Nvcc, *, arch: str = "sm_90", flags: tuple[str, ...] = (),
+                   timeout: float = 120.0, filename: str = "source.cu") -> CompileResult:
+    """`nvcc -c -arch=<arch>` of a screened source in a fresh temp folder; nothing it produces is run."""
+    started = time.monotonic()
+    screen = screen_source(source)
+    if screen.refusal:
+        return CompileResult(CompileOutcome.REFUSED, screen.refusal)
+    filename = re.sub(r"[^A-Za-z0-9_.]", "_", filename)
+    with tempfile.TemporaryDirectory(prefix="dlverify-nvcc-") as tmp:
+        tmp = os.path.realpath(tmp)
+        src = Path(tmp) / filename
+        # the same line ends the screen read: a lone \r is a line end to gcc and to the screen alike
+        src.write_text(source.replace("\r\n", "\n").replace("\r", "\n"), encoding="utf-8")
+        obj = Path(tmp) / "out.o"
+        env = _clean_env(nvcc.path, tmp)
+        argv = [nvcc.path, "-c", f"-arch={arch}", "--resource-usage", *flags, filename, "-o", obj.name]
+        try:
+            code, output = _run(argv, tmp, env, timeout)
+        except OSError as exc:
+            return CompileResult(CompileOutcome.UNAVAILABLE, f"could not start nvcc: {exc}",
+                                 time.monotonic() - started)
+        roots = [tmp, nvcc.root, "/usr/include", "/usr/lib/gcc", "/usr/local/include"]
+        diagnostics = _diagnostics(output, tmp, filename, [os.path.realpath(r) for r in roots])
+        seconds = time.monotonic() - started
+        if code is None:
+            return CompileResult(CompileOutcome.TIMEOUT, diagnostics, seconds, includes=screen.includes)
+        if code != 0 or not obj.is_file():
+            return CompileResult(CompileOutcome.ERRORS, diagnostics, seconds, includes=screen.includes)
+        kernels = _kernels(output)
+        names = _demangle([k.name for k in kernels], env)
+        kernels = [KernelInfo(n, k.registers, k.shared_bytes, k.spill_bytes) for n, k in zip(names, kernels)]
+        return CompileResult(CompileOutcome.OK, diagnostics, time.monotonic() - started, kernels,
+                             _undefined_symbols(obj, env), screen.includes)
