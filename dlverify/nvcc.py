@@ -123,7 +123,7 @@ def _clean_env(nvcc_path: str, tmp: str) -> dict[str, str]:
 
 # ---------------------------------------------------------------- the screen
 
-_SPLICE = re.compile(r"\\[ \t\f\v]*\n")             # gcc also splices "\<spaces><newline>"
+_SPLICE_END = re.compile(r"\\[ \t\f\v]*$")           # gcc also splices "\<spaces><newline>"
 _TRIGRAPH = re.compile(r"\?\?[=/'()!<>\-]")
 _RAW_STRING = re.compile(r"(?<![A-Za-z0-9_])(?:u8|[uUL])?R\"")
 _PP_NUMBER_TAIL = re.compile(r"[A-Za-z0-9_.']*$")
@@ -143,15 +143,32 @@ class Screen:
     includes: tuple[str, ...] = ()
 
 
+def _spliced(text: str) -> str:
+    """Join lines that end in a backslash (translation phase 2); the joined lines' newlines
+    come back after the logical line, so that line numbers still match the source."""
+    out, carried = [], 0
+    for line in text.split("\n"):
+        joined = _SPLICE_END.sub("", line)
+        if joined != line:
+            out.append(joined)
+            carried += 1
+        else:
+            out.append(line + "\n" * (1 + carried))
+            carried = 0
+    return "".join(out)
+
+
 def _without_comments(text: str) -> str | None:
     """Comments replaced as the compiler does (a block comment is one space); None if one never ends.
 
     String and character literals are copied through, so a `/*` inside one is
     not a comment; a literal ends at its quote or at the end of its line. A `'`
     inside a number is a digit separator (1'000'000), not a character literal:
-    reading it as one would put this scan out of step with the compiler.
+    reading it as one would put this scan out of step with the compiler. The
+    newlines inside a block comment come back at the end of its logical line.
     """
     out: list[str] = []
+    carried = 0
     i, n = 0, len(text)
     while i < n:
         if text.startswith("//", i):
@@ -163,9 +180,15 @@ def _without_comments(text: str) -> str | None:
             if end < 0:
                 return None
             out.append(" ")
+            carried += text.count("\n", i, end)
             i = end + 2
             continue
         c = text[i]
+        if c == "\n":
+            out.append("\n" * (1 + carried))
+            carried = 0
+            i += 1
+            continue
         if c == "'" and re.match(r"[A-Za-z0-9_]", text[i + 1:i + 2]) \
                 and re.match(r"\.?\d", _PP_NUMBER_TAIL.search("".join(out[-64:])).group()):
             out.append(c)                       # a digit separator inside a number: 1'000, 0xFF'FF
@@ -175,8 +198,8 @@ def _without_comments(text: str) -> str | None:
             j = i + 1
             while j < n and text[j] not in (c, "\n"):
                 j += 2 if text[j] == "\\" else 1
-            out.append(text[i:j + 1])
-            i = j + 1
+            out.append(text[i:min(j + 1, n)] if j < n and text[j] == c else text[i:j])
+            i = j + 1 if j < n and text[j] == c else j
             continue
         out.append(c)
         i += 1
@@ -190,7 +213,7 @@ def screen_source(source: str) -> Screen:
     if _TRIGRAPH.search(source):
         return Screen("trigraphs (??= and the like) are not accepted")
     # gcc ends a line at \n, \r\n or a lone \r: a lone \r must not hide a directive from this scan
-    text = _SPLICE.sub("", source.replace("\r\n", "\n").replace("\r", "\n"))
+    text = _spliced(source.replace("\r\n", "\n").replace("\r", "\n"))
     if _RAW_STRING.search(text):
         return Screen("raw string literals (R\"...\") are not accepted")
     code = _without_comments(text)

@@ -151,7 +151,7 @@ def launch(spec: LaunchSpec, *, use_bwrap: bool | None = None) -> RunEvidence:
     bpf_file = bpf_fd = None
     status_read = status_write = None
     python = sys.executable
-    command = [python, "-I", "-B", str(spec.child_script), *spec.argv, str(channel_write)]
+    command = [python, "-I", "-B", "-u", str(spec.child_script), *spec.argv, str(channel_write)]
     if bwrap:
         if not seccomp_error:
             bpf_file = export_bpf_file()

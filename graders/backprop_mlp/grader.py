@@ -113,7 +113,7 @@ def expected(case: Case, inputs: dict[str, Any], ctx: GraderContext) -> dict[str
         want[f"grad_b{i}"] = g.sum(axis=0)                        # (d_i,)
         if i > 1:
             g = (g @ inputs[f"W{i}"].T) * (zs[i - 2] > 0.0)       # ReLU'(0) = 0
-    return want
+    return {k: want[k] for k in output_keys(n_layers)}
 
 
 def check(

@@ -1,0 +1,58 @@
+# WRONG(failed): a query row that may attend no key comes out NaN (softmax of all -inf)
+"""Masks with -inf and never fixes the rows where every key is masked."""
+
+import math
+
+import torch
+import torch.nn as nn
+
+
+def _allowed(Lq: int, Lk: int, causal: bool, attn_mask, device) -> torch.Tensor | None:
+    """The bool mask of (query, key) pairs that may attend, or None for all of them."""
+    allowed = None
+    if causal:
+        # top-left aligned: query i sees keys 0..i, whatever Lq and Lk are
+        allowed = torch.ones(Lq, Lk, dtype=torch.bool, device=device).tril()  # (Lq, Lk)
+    if attn_mask is not None:
+        allowed = attn_mask if allowed is None else allowed & attn_mask  # broadcasts to (B, H, Lq, Lk)
+    return allowed
+
+
+def attention(q, k, v, *, causal=False, attn_mask=None):
+    # q (B, H, Lq, D), k (B, H, Lk, D), v (B, H, Lk, Dv) -> (B, H, Lq, Dv)
+    scale = 1.0 / math.sqrt(q.size(-1))
+    work = torch.float32 if q.dtype in (torch.float16, torch.bfloat16) else q.dtype
+    qw, kw, vw = q.to(work), k.to(work), v.to(work)
+    att = (qw @ kw.transpose(-2, -1)) * scale  # (B, H, Lq, D) @ (B, H, D, Lk) -> (B, H, Lq, Lk)
+    allowed = _allowed(q.size(-2), k.size(-2), causal, attn_mask, q.device)
+    if allowed is not None:
+        att = att.masked_fill(~allowed, float("-inf"))
+    att = torch.softmax(att, dim=-1)  # over keys
+    y = att @ vw  # (B, H, Lq, Lk) @ (B, H, Lk, Dv) -> (B, H, Lq, Dv)
+    return y.to(q.dtype)
+
+
+class MultiHeadSelfAttention(nn.Module):
+    def __init__(self, embed_dim, num_heads, bias=True):
+        super().__init__()
+        assert embed_dim % num_heads == 0, "embed_dim must be a multiple of num_heads"
+        self.embed_dim = embed_dim
+        self.num_heads = num_heads
+        self.qkv = nn.Linear(embed_dim, 3 * embed_dim, bias=bias)
+        self.proj = nn.Linear(embed_dim, embed_dim, bias=bias)
+
+    def forward(self, x, causal=False, key_padding_mask=None):
+        B, T, E = x.shape
+        H = self.num_heads
+        D = E // H
+        q, k, v = self.qkv(x).split(E, dim=-1)  # (B, T, 3E) -> 3 x (B, T, E)
+        # (B, T, E) -> (B, T, H, D) -> (B, H, T, D)
+        q = q.view(B, T, H, D).transpose(1, 2)
+        k = k.view(B, T, H, D).transpose(1, 2)
+        v = v.view(B, T, H, D).transpose(1, 2)
+        mask = None
+        if key_padding_mask is not None:
+            mask = ~key_padding_mask[:, None, None, :]  # (B, T) padding -> (B, 1, 1, T) may attend
+        y = attention(q, k, v, causal=causal, attn_mask=mask)  # (B, H, T, D)
+        y = y.transpose(1, 2).reshape(B, T, E)  # re-assemble the heads side by side
+        return self.proj(y)

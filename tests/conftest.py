@@ -1,0 +1,46 @@
+"""Shared fixtures: the CLI driven in-process, and small submissions written on the fly."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from dlverify import paths
+from dlverify.cli import Env, main
+
+
+class CliRun:
+    def __init__(self, code: int, out: str, err: str):
+        self.code, self.out, self.err = code, out, err
+
+
+@pytest.fixture
+def cli(tmp_path):
+    def run(*argv: str) -> CliRun:
+        out, err = io.StringIO(), io.StringIO()
+        code = main(list(argv), Env(stdin=io.StringIO(), stdout=out, stderr=err, cwd=tmp_path))
+        return CliRun(code, out.getvalue(), err.getvalue())
+
+    return run
+
+
+@pytest.fixture
+def write(tmp_path):
+    def _write(name: str, text: str) -> Path:
+        path = tmp_path / name
+        path.write_text(text)
+        return path
+
+    return _write
+
+
+@pytest.fixture(scope="session")
+def backprop_reference() -> str:
+    return (paths.graders_dir() / "backprop_mlp" / "reference.py").read_text()
+
+
+def load_json(path: Path) -> dict:
+    return json.loads(path.read_text())

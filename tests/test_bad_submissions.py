@@ -1,0 +1,114 @@
+"""Every way a submission can be broken gets a status and a clear message, never a grader traceback."""
+
+from __future__ import annotations
+
+import pytest
+
+from dlverify.engine import grade
+from dlverify.outcome import CaseStatus, Status
+
+GOOD_HEAD = "import numpy as np\n"
+
+
+def _grade(write, source: str, name: str = "sub.py"):
+    return grade("backprop_mlp", write(name, source), device="cpu", throughput=False)
+
+
+def test_syntax_error_names_the_line(write):
+    result = _grade(write, "def mlp_loss_and_grads(params, x, y)\n    return 1\n")
+    assert result.status is Status.FAILED
+    assert "syntax error at line 1" in result.summary
+
+
+def test_missing_function(write):
+    result = _grade(write, GOOD_HEAD + "def something_else():\n    pass\n")
+    assert result.status is Status.FAILED
+    assert all("does not define mlp_loss_and_grads" in c.message for c in result.cases)
+
+
+def test_wrong_signature(write):
+    result = _grade(write, GOOD_HEAD + "def mlp_loss_and_grads(params):\n    return 0.0, {}\n")
+    assert result.status is Status.FAILED
+    assert "positional argument" in result.cases[0].message  # the TypeError, from the candidate's call
+
+
+def test_wrong_return_type(write):
+    result = _grade(write, GOOD_HEAD + "def mlp_loss_and_grads(params, x, y):\n    return 'loss'\n")
+    assert result.status is Status.FAILED
+    assert result.cases[0].message.startswith("contract:")
+
+
+def test_wrong_shape(write):
+    src = GOOD_HEAD + ("def mlp_loss_and_grads(params, x, y):\n"
+                       "    return 1.0, {k: np.zeros(v.shape + (1,)) for k, v in params.items()}\n")
+    result = _grade(write, src)
+    assert result.status is Status.FAILED
+    assert "shape" in result.cases[0].message
+
+
+def test_wrong_dtype(write, backprop_reference):
+    # Right values, wrong dtype: only the dtype check can catch it.
+    src = backprop_reference + (
+        "\n_real = mlp_loss_and_grads\n"
+        "def mlp_loss_and_grads(params, x, y):\n"
+        "    loss, grads = _real(params, x, y)\n"
+        "    return loss, {k: g.astype('float32') for k, g in grads.items()}\n")
+    result = _grade(write, src)
+    assert result.status is Status.FAILED
+    assert "float32" in result.cases[0].message
+
+
+def test_nan_outputs_fail(write):
+    src = GOOD_HEAD + ("def mlp_loss_and_grads(params, x, y):\n"
+                       "    return float('nan'), {k: np.full(v.shape, np.nan) for k, v in params.items()}\n")
+    result = _grade(write, src)
+    assert result.status is Status.FAILED
+    assert all(c.status is CaseStatus.FAILED for c in result.cases)
+    assert "NaN" in result.cases[0].message
+
+
+def test_exception_in_candidate_code_carries_its_trimmed_traceback(write):
+    src = GOOD_HEAD + ("def helper(x):\n    raise ValueError('shapes do not line up')\n\n"
+                       "def mlp_loss_and_grads(params, x, y):\n    return helper(x)\n")
+    result = _grade(write, src)
+    assert result.status is Status.FAILED
+    message = result.cases[0].message
+    assert "ValueError: shapes do not line up" in message
+    assert "line 3, in helper" in message
+    assert "child.py" not in message and "drivers" not in message  # only the candidate's frames
+
+
+def test_exception_at_import(write):
+    result = _grade(write, GOOD_HEAD + "raise RuntimeError('boom at import')\n")
+    assert result.status is Status.FAILED
+    assert "boom at import" in result.cases[0].message
+
+
+def test_one_failing_case_does_not_stop_the_others(write, backprop_reference):
+    # Wrong only when the batch has one row: the other cases must still pass.
+    src = backprop_reference + (
+        "\n_real = mlp_loss_and_grads\n"
+        "def mlp_loss_and_grads(params, x, y):\n"
+        "    if x.shape[0] == 1:\n        raise ValueError('no single rows')\n"
+        "    return _real(params, x, y)\n")
+    result = _grade(write, src)
+    statuses = {c.name: c.status for c in result.cases}
+    assert result.status is Status.FAILED
+    assert statuses["batch_of_one"] is CaseStatus.FAILED
+    assert sum(s is CaseStatus.PASSED for s in statuses.values()) >= len(statuses) - 2
+
+
+@pytest.mark.parametrize("cells_extra", [True])
+def test_notebook_code_cells_are_the_submission(tmp_path, backprop_reference, cells_extra):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# my solution\nthis is markdown: not code"),
+        nbformat.v4.new_code_cell("%matplotlib inline\n!pip install nothing\n" + backprop_reference),
+        nbformat.v4.new_code_cell("# dlverify: skip\nthis cell is not python at all ("),
+    ]
+    path = tmp_path / "solution.ipynb"
+    nbformat.write(nb, str(path))
+    result = grade("backprop_mlp", path, device="cpu", throughput=False)
+    assert result.status is Status.PASSED, result.summary

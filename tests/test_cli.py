@@ -1,0 +1,97 @@
+"""The CLI, in-process: listing, starting, grading and its exit codes, bad input as one clear line."""
+
+from __future__ import annotations
+
+import json
+
+import nbformat
+
+from dlverify.registry import EXERCISE_IDS
+
+
+def test_exercises_lists_every_pack(cli):
+    run = cli("exercises")
+    assert run.code == 0
+    for exercise_id in EXERCISE_IDS:
+        assert exercise_id in run.out
+    assert "needs a GPU" in run.out  # cuda_matmul says so
+
+
+def test_start_writes_starter_and_readme(cli, tmp_path):
+    run = cli("start", "backprop_mlp", "--dir", "work")
+    assert run.code == 0, run.err
+    assert (tmp_path / "work" / "README.md").read_text().startswith("#")
+    assert "def mlp_loss_and_grads" in (tmp_path / "work" / "solution.py").read_text()
+    again = cli("start", "backprop_mlp", "--dir", "work")
+    assert again.code == 2 and "already exists" in again.err
+
+
+def test_start_notebook_is_a_valid_notebook(cli, tmp_path):
+    run = cli("start", "attention", "--dir", "nb", "--notebook")
+    assert run.code == 0, run.err
+    nb = nbformat.read(str(tmp_path / "nb" / "solution.ipynb"), as_version=4)
+    nbformat.validate(nb)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "def attention" in code
+
+
+def test_grade_reference_passes_and_writes_json(cli, tmp_path, backprop_reference, write):
+    sub = write("ref.py", backprop_reference)
+    run = cli("grade", "backprop_mlp", str(sub), "--json", "out/result.json", "--no-throughput")
+    assert run.code == 0, run.out + run.err
+    data = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert data["status"] == "passed" and data["exercise"] == "backprop_mlp"
+    assert "PASSED" in run.out
+
+
+def test_grade_wrong_solution_exits_1(cli, write):
+    sub = write("wrong.py", "def mlp_loss_and_grads(params, x, y):\n    return 0.0, {k: v * 0 for k, v in params.items()}\n")
+    run = cli("grade", "backprop_mlp", str(sub), "--no-throughput")
+    assert run.code == 1
+    assert "FAILED" in run.out
+
+
+def test_unknown_exercise_is_a_usage_error(cli, write):
+    sub = write("a.py", "x = 1\n")
+    run = cli("grade", "no_such_exercise", str(sub))
+    assert run.code == 2
+    assert run.err.count("\n") == 1 and "unknown exercise 'no_such_exercise'" in run.err
+    assert "Traceback" not in run.err
+
+
+def test_missing_file_is_a_usage_error(cli):
+    run = cli("grade", "backprop_mlp", "nowhere.py")
+    assert run.code == 2 and "no such file" in run.err and run.err.count("\n") == 1
+
+
+def test_unreadable_notebook_is_a_usage_error(cli, write):
+    sub = write("broken.ipynb", "{ this is not json")
+    run = cli("grade", "backprop_mlp", str(sub))
+    assert run.code == 2 and "not a readable notebook" in run.err and run.err.count("\n") == 1
+
+
+def test_wrong_suffix_is_a_usage_error(cli, write):
+    sub = write("solution.txt", "x = 1\n")
+    run = cli("grade", "backprop_mlp", str(sub))
+    assert run.code == 2 and ".py or .ipynb" in run.err
+
+
+def test_bad_device_choice_is_a_usage_error(cli, write):
+    sub = write("a.py", "x = 1\n")
+    run = cli("grade", "backprop_mlp", str(sub), "--device", "tpu")
+    assert run.code == 2 and "invalid choice" in run.err
+
+
+def test_cuda_without_gpu_is_a_usage_error(cli, write):
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    sub = write("a.py", "x = 1\n")
+    run = cli("grade", "backprop_mlp", str(sub), "--device", "cuda")
+    assert run.code == 2 and "no CUDA device" in run.err
+
+
+def test_no_command_prints_help_and_exits_2(cli):
+    run = cli()
+    assert run.code == 2 and "usage" in run.out.lower()
