@@ -19,7 +19,8 @@ from typing import Callable
 from . import paths
 from .cases import new_run_secret
 from .compare import Check
-from .isolation.launcher import LaunchSpec, RunEvidence, SandboxUnavailable, launch
+from .isolation.docker import choose_launcher
+from .isolation.launcher import LaunchSpec, RunEvidence, SandboxUnavailable
 from .jobs import Job, build_job, codec, with_submission
 from .manifest import Exercise
 from .outcome import CaseStatus, Status
@@ -35,6 +36,7 @@ from .environment import child_env, device_info, resolve_device, versions, now_i
 MAX_LAUNCHES = 4  # the first run plus up to three relaunches past dead cases
 
 Progress = Callable[[str], None]
+Launcher = Callable[[LaunchSpec], RunEvidence]
 
 
 def _quiet(_: str) -> None:
@@ -46,8 +48,11 @@ class UsageError(ValueError):
 
 
 def grade(exercise_id: str, submission_path: Path | str, *, device: str = "auto", sandbox: str = "auto",
-          throughput: bool = True, progress: Progress | None = None, secret: int | None = None) -> GradeResult:
+          gpu: int | None = None, throughput: bool = True, progress: Progress | None = None,
+          secret: int | None = None) -> GradeResult:
     progress = progress or _quiet
+    if sandbox not in ("auto", "local", "docker"):
+        raise UsageError(f"--sandbox must be auto, local or docker, not {sandbox!r}")
     exercise = get_exercise(exercise_id)
     submission = read_submission(Path(submission_path))
     device = resolve_device(device, exercise)
@@ -66,17 +71,22 @@ def grade(exercise_id: str, submission_path: Path | str, *, device: str = "auto"
     if exercise.needs_gpu and device == "cpu":
         return _cpu_fallback(result, pack, submission, ctx)
 
+    try:
+        launcher, kind = choose_launcher(sandbox, gpu if device == "cuda" else None)
+    except SandboxUnavailable as exc:
+        return _finish(result, Status.ERROR, f"sandbox unavailable: {exc}")
+    result.sandbox = {"kind": kind, "layers": []}
     progress(f"preparing {len(pack.check_cases(device))} hidden cases")
     job = build_job(exercise, pack, submission.source, device, secret or new_run_secret(), throughput=throughput)
     try:
         deadline = time.monotonic() + exercise.limits.wall_seconds
-        evidence = _run_cases(job, exercise, device, deadline, progress, result)
+        evidence = _run_cases(job, exercise, device, deadline, progress, result, launcher)
         _score_cases(result, job, pack, ctx, evidence, progress)
         status = overall([c.status for c in result.cases])
         if status is Status.PASSED and job.benches:
             progress("timing the reference on the same inputs")
-            result.throughput = measure_throughput(job, pack, ctx, evidence, _launch_reference(job, pack, exercise, device),
-                                                   result)
+            result.throughput = measure_throughput(job, pack, ctx, evidence,
+                                                   _launch_reference(job, pack, exercise, device, launcher), result)
             status = overall([c.status for c in result.cases])
         summary = _summary(result, status)
         return _finish(result, status, summary)
@@ -117,13 +127,13 @@ def _spec(job_file: Path, job: Job, exercise: Exercise, device: str, deadline: f
 
 
 def _run_cases(job: Job, exercise: Exercise, device: str, deadline: float, progress: Progress,
-               result: GradeResult) -> list[RunEvidence]:
+               result: GradeResult, launcher: Launcher) -> list[RunEvidence]:
     """Run the child; when it dies inside a case, note that case and go on with the rest."""
     runs: list[RunEvidence] = []
     start = 0
     while len(runs) < MAX_LAUNCHES:
         progress(f"running {len(job.sent) - start} case(s) in the sandbox" + (" (relaunch)" if runs else ""))
-        evidence = launch(_spec(job.job_file, job, exercise, device, deadline, start, bench=True))
+        evidence = launcher(_spec(job.job_file, job, exercise, device, deadline, start, bench=True))
         runs.append(evidence)
         started = [f.header.get("name") for f in evidence.frames if f.header.get("event") == "case_start"]
         names = [p.case.name for p in job.sent]
@@ -134,7 +144,7 @@ def _run_cases(job: Job, exercise: Exercise, device: str, deadline: float, progr
         if started[-1] in ended or last + 1 >= len(names) or time.monotonic() >= deadline:
             break
         start = last + 1
-    result.sandbox = {"kind": "local", "layers": [asdict(layer) for layer in runs[0].layers]}
+    result.sandbox["layers"] = [asdict(layer) for layer in runs[0].layers]
     result.process = {
         "launches": len(runs),
         "exit_code": runs[-1].returncode, "signal": runs[-1].signal,
@@ -234,11 +244,12 @@ def judge(pack: Pack, ctx: GraderContext, case, inputs, outputs) -> Check:
         return Check(False, f"grader could not check the outputs ({type(exc).__name__}: {str(exc)[:300]})")
 
 
-def _launch_reference(job: Job, pack: Pack, exercise: Exercise, device: str) -> Callable[[], RunEvidence]:
+def _launch_reference(job: Job, pack: Pack, exercise: Exercise, device: str,
+                      launcher: Launcher) -> Callable[[], RunEvidence]:
     def run() -> RunEvidence:
         job_file = with_submission(job, pack.reference_path.read_text(encoding="utf-8"), "reference.py")
         deadline = time.monotonic() + exercise.limits.wall_seconds
-        return launch(_spec(job_file, job, exercise, device, deadline, start=len(job.sent), bench=True))
+        return launcher(_spec(job_file, job, exercise, device, deadline, start=len(job.sent), bench=True))
     return run
 
 

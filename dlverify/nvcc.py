@@ -71,7 +71,8 @@ class CompileResult:
     diagnostics: str = ""             # trimmed; file names relative to the source's name
     seconds: float = 0.0
     kernels: list[KernelInfo] = field(default_factory=list)
-    undefined_symbols: list[str] = field(default_factory=list)   # demangled, from `nm -u`
+    defined_symbols: list[str] = field(default_factory=list)     # demangled, from `nm`
+    undefined_symbols: list[str] = field(default_factory=list)   # what it needs from elsewhere
     includes: tuple[str, ...] = ()    # the headers the source includes, as written
 
     @property
@@ -313,15 +314,21 @@ def _demangle(names: list[str], env: dict[str, str]) -> list[str]:
     return lines if len(lines) == len(names) else names
 
 
-def _undefined_symbols(obj: Path, env: dict[str, str]) -> list[str]:
+def _symbols(obj: Path, env: dict[str, str]) -> tuple[list[str], list[str]]:
+    """(defined, undefined) symbols of the object file, demangled; empty when nm is missing."""
     nm = shutil.which("nm", path=env["PATH"])
     if not nm:
-        return []
+        return [], []
     try:
-        out = subprocess.run([nm, "-C", "-u", str(obj)], capture_output=True, text=True, timeout=30, env=env)
+        out = subprocess.run([nm, "-C", str(obj)], capture_output=True, text=True, timeout=30, env=env)
     except (OSError, subprocess.TimeoutExpired):
-        return []
-    return [line.split(None, 1)[-1] for line in out.stdout.splitlines() if line.strip()]
+        return [], []
+    defined, undefined = [], []
+    for line in out.stdout.splitlines():
+        match = re.match(r"\s*(?:[0-9a-fA-F]+\s+)?([A-Za-z?])\s+(.+)$", line)
+        if match:
+            (undefined if match.group(1) in "Uvw" else defined).append(match.group(2))
+    return defined, undefined
 
 
 _LOCATION = re.compile(r"(?:In file included from |\s*from )?([^\s(:][^(:\n]*?)(?:\(\d+\)|:\d+(?::\d+)?)[:,]")
@@ -376,5 +383,6 @@ def compile_object(source: str, nvcc: Nvcc, *, arch: str = "sm_90", flags: tuple
         kernels = _kernels(output)
         names = _demangle([k.name for k in kernels], env)
         kernels = [KernelInfo(n, k.registers, k.shared_bytes, k.spill_bytes) for n, k in zip(names, kernels)]
+        defined, undefined = _symbols(obj, env)
         return CompileResult(CompileOutcome.OK, diagnostics, time.monotonic() - started, kernels,
-                             _undefined_symbols(obj, env), screen.includes)
+                             defined, undefined, screen.includes)

@@ -29,8 +29,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("submission", type=Path)
     p.add_argument("--json", type=Path, default=None, help="write the result JSON here")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--sandbox", default="auto", choices=["auto", "local"],
-                   help="where the child runs (auto: the local sandbox)")
+    p.add_argument("--sandbox", default="auto", choices=["auto", "local", "docker"],
+                   help="where the child runs: local (bubblewrap, cgroups, seccomp), docker (the "
+                        "Dockerfile.cuda image), auto (docker when an engine answers, else local)")
+    p.add_argument("--gpu", type=int, default=None, metavar="N", help="GPU index for --sandbox docker")
     p.add_argument("--no-throughput", action="store_true", help="skip the timed calls")
     p.add_argument("-v", "--verbose", action="store_true", help="full messages for every case")
     p.set_defaults(func=cmd_grade)
@@ -94,8 +96,11 @@ def cmd_grade(args, env) -> int:
     from ..render import show_result
 
     get_exercise(args.exercise)  # unknown id: a usage error before anything starts
+    if args.gpu is not None and args.gpu < 0:
+        env.stderr.write("dlverify: --gpu must be a GPU index (0, 1, ...)\n")
+        return ExitCode.USAGE
     with env.err_console.status(f"grading {args.submission} against {args.exercise}") as status:
-        result = grade(args.exercise, args.submission, device=args.device, sandbox=args.sandbox,
+        result = grade(args.exercise, args.submission, device=args.device, sandbox=args.sandbox, gpu=args.gpu,
                        throughput=not args.no_throughput, progress=lambda msg: status.update(msg))
     show_result(result, env.console, verbose=args.verbose)
     if args.json is not None:

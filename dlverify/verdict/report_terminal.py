@@ -1,0 +1,102 @@
+"""The terminal report (rich). Text objects, never markup strings, carry anything
+that came from the answers or the grader, so a `[bold]` in an answer is shown
+as typed rather than interpreted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from .report_text import (ADVICE_LABELS, EVIDENCE_LABELS, GATE_NOTE, candidate_line, level, salary_lines)
+
+BAND_STYLES = {
+    "QUALIFIED_NOW": "bold white on green",
+    "NEARLY_QUALIFIED": "bold black on yellow",
+    "SIGNIFICANT_GAPS": "bold white on dark_orange3",
+    "NOT_CURRENTLY_VIABLE": "bold white on red",
+}
+CAL_STYLES = {"over-claimed": "red", "under-claimed": "blue", "consistent": "green", "unverified": "dim"}
+EVIDENCE_STYLES = {"verified": "green", "failed": "bold red", "unverified": "dim"}
+
+
+def _header(report: dict[str, Any]) -> Panel:
+    parts = [
+        Text.assemble((f" {report['verdict_title'].upper()} ", BAND_STYLES[report["verdict"]]),
+                      ("  ", ""), (f"{report['match_percent']:.1f}% match", "bold"),
+                      ("  ", ""), (report["timeline"], "italic")),
+        Text(report["summary"]),
+    ]
+    if report["gate"]["applied"]:
+        parts.append(Text(GATE_NOTE.format(missing=", ".join(report["gate"]["missing"])), style="yellow"))
+    parts.append(Text(candidate_line(report), style="dim"))
+    return Panel(Group(*parts), title=f"{report['role_title']}: qualification assessment", title_align="left")
+
+
+def _advice(report: dict[str, Any]) -> Group:
+    rows: list[Text] = []
+    for key, value in report["advice"].items():
+        rows.append(Text(ADVICE_LABELS[key], style="bold"))
+        items = value if isinstance(value, list) else [value]
+        rows.extend(Text.assemble(("  - ", "dim"), item) for item in items)
+    return Group(*rows)
+
+
+def _skills(report: dict[str, Any]) -> Table:
+    table = Table(title="Claim and evidence by skill (0-10)", title_justify="left", expand=False)
+    table.add_column("Skill")
+    table.add_column("Claimed", justify="right")
+    table.add_column("Verified", justify="right")
+    table.add_column("Counted", justify="right")
+    table.add_column("Evidence")
+    table.add_column("Calibration")
+    for s in report["skills"]:
+        table.add_row(s["title"], level(s["claimed"]), level(s["verified"]), level(s["effective"]),
+                      Text(EVIDENCE_LABELS[s["evidence"]], style=EVIDENCE_STYLES[s["evidence"]]),
+                      Text(s["calibration"], style=CAL_STYLES[s["calibration"]]))
+    return table
+
+
+def _checklist(title: str, items: list[str]) -> Group:
+    return Group(Text(title, style="bold"), *(Text.assemble(("  [ ] ", "dim"), i) for i in items))
+
+
+def render_terminal(report: dict[str, Any], console: Console) -> None:
+    console.print(_header(report))
+    console.print(_advice(report))
+    console.print()
+    console.print(_skills(report))
+    console.print(Text(report["calibration"]["summary"]))
+    notes: dict[str, str] = {}
+    for s in report["skills"]:
+        for e in s["exercises"]:
+            if e["outcome"] != "not_submitted":
+                notes.setdefault(e["exercise"], e["note"])
+    for ex, note in notes.items():
+        console.print(Text.assemble(("  ", ""), (ex, "bold"), (": ", ""), note))
+    console.print()
+    gaps = Text("Largest gaps (match points lost): ", style="bold")
+    gaps.append(", ".join(f"{g['title']} ({g['points']:.1f})" for g in report["top_gaps"][:3]) or "none", style="")
+    console.print(gaps)
+    console.print()
+    console.print(_checklist("Next 30 days", report["roadmap"]["next_30_days"]))
+    console.print(_checklist("3-6 months", report["roadmap"]["months_3_6"]))
+    console.print(_checklist("6-12 months", report["roadmap"]["months_6_12"]))
+    console.print()
+    console.print(Text("Top 5 resources for your gaps", style="bold"))
+    for i, r in enumerate(report["resources"], 1):
+        console.print(Text.assemble((f"  {i}. ", "dim"), (r["title"], ""),
+                                    (f" ({r['kind']}; {r['provider']}; {r['cost']})", "dim"),
+                                    (f" - for {r['gap_title']}", "dim")))
+    console.print()
+    console.print(Text("Salary reality check", style="bold"))
+    for line in salary_lines(report["salary"]):
+        console.print(Text.assemble(("  - ", "dim"), line))
+    console.print(Text("  Assumptions are listed in the Markdown, HTML and JSON reports.", style="dim"))
+    console.print()
+    console.print(Panel(Text(report["roadmap"]["next_action"]), title="Your single next action (within 7 days)",
+                        title_align="left", border_style="blue"))
