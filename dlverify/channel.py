@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 PREFIX = struct.Struct(">IQ")
 MAX_HEADER = 64 * 1024
+MAX_FRAMES = 20_000          # a run sends a few per case; more is a flood, not a report
+MAX_HEADER_BYTES = 16 << 20  # all headers together
 
 
 @dataclass
@@ -33,6 +35,7 @@ class FrameReader:
     frames: list[Frame] = field(default_factory=list)
     problem: str = ""          # set when the stream was cut off for cause
     total_bytes: int = 0
+    header_bytes: int = 0
 
     def start(self) -> "FrameReader":
         self._thread = threading.Thread(target=self._run, daemon=True, name="dlverify-channel")
@@ -65,6 +68,10 @@ class FrameReader:
                 if self.total_bytes + payload_len > self.max_payload_bytes:
                     self.problem = (f"the submission sent more than {self.max_payload_bytes // (1 << 20)} MiB "
                                     "of outputs")
+                    return
+                self.header_bytes += head_len
+                if len(self.frames) >= MAX_FRAMES or self.header_bytes > MAX_HEADER_BYTES:
+                    self.problem = "the result stream carried far more frames than a run sends"
                     return
                 head = self._read_exact(head_len)
                 payload = self._read_exact(payload_len) if payload_len else b""

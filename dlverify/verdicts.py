@@ -2,7 +2,9 @@
 
 Every status here comes from data the host holds (its own timer, cgroup
 counters, the exit status it reaped, frames it parsed), never from text the
-candidate printed.
+candidate printed. Frames come from the sandbox's runner, which the
+candidate's worker process cannot write to; the order of checks still puts
+the host's own evidence (deadline, OOM counter, CPU time) first.
 """
 
 from __future__ import annotations
@@ -29,6 +31,14 @@ def death(evidence: RunEvidence, limits: Limits) -> tuple[CaseStatus, str] | Non
         return CaseStatus.TIMEOUT, f"CPU-time limit of {limits.cpu_seconds:g} s reached"
     if evidence.channel_problem:
         return CaseStatus.CRASHED, evidence.channel_problem
+    # The runner inside the sandbox says how its worker (the candidate's process) ended.
+    abort = next((f.header for f in evidence.frames if f.header.get("event") == "abort"), None)
+    if abort is not None:
+        if abort.get("signal") == signal.SIGXCPU:
+            return CaseStatus.TIMEOUT, f"CPU-time limit of {limits.cpu_seconds:g} s reached"
+        if evidence.signal == signal.SIGKILL and evidence.memory_limit_hit:
+            return CaseStatus.MEMORY, f"memory limit of {limits.memory_mb} MiB reached (killed)"
+        return CaseStatus.CRASHED, str(abort.get("why") or "the submission's process ended early")[:300]
     if evidence.signal is not None:
         try:
             name = signal.Signals(evidence.signal).name

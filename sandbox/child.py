@@ -1,147 +1,261 @@
-"""The sandbox child: the only process that ever runs candidate code.
+"""The sandbox child's runner: reads the job, runs each case through the worker, reports to the host.
 
-    python -I child.py JOB.json START_CASE RUN_BENCH CHANNEL_FD
+    python -I -B -u child.py JOB.json START_CASE RUN_BENCH CHANNEL_FD
 
-It reads the job (case parameters and paths of input files, never the
-reference, the hidden-case file or the secret seed), loads the submission as
-the module `submission`, runs each case through the exercise's driver and
-sends back every output as data on the channel (an inherited pipe). It decides nothing:
-the host compares, times and builds the result.
+Two processes inside the sandbox. The runner (this file) reads the job (case
+parameters and input files, never the reference, the hidden-case file or the
+secret seed), imports the heavy libraries once and forks the worker
+(worker.py), which alone runs candidate code, confined further. The runner
+alone holds the result channel to the host: it sends each case's input bytes
+to the worker, forwards what comes back as data, and stamps nothing; the host
+compares, times and builds the result. The runner is not dumpable, so the
+worker cannot read its memory or its descriptors through /proc.
+
+When the worker dies (a signal, an exit, the OOM killer), the runner says so
+on the channel and dies the same way, so the host's evidence (its exit status,
+the cgroup's counters) reads as the worker's.
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
+import select
+import signal
 import sys
-import time
-import traceback
+from collections import deque
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from channel import Channel  # noqa: E402
-import codec  # noqa: E402
+from channel import Channel, FrameBuffer, ProtocolError  # noqa: E402
 
-TRACEBACK_CHARS = 2000
-
-
-def trimmed_traceback(exc: BaseException, submission_path: str) -> str:
-    """The candidate's part of a traceback: frames from the submission, then the error."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == submission_path]
-    lines = traceback.format_list(frames[-6:]) if frames else []
-    text = "".join(lines) + "".join(traceback.format_exception_only(type(exc), exc))
-    return text[-TRACEBACK_CHARS:]
+MAX_OUTPUT_BYTES = 1 << 34      # the host caps outputs far lower; this only bounds a frame
+MAX_VIOLATIONS = 20             # forwarded to the host; more say nothing new
+_PR_SET_DUMPABLE = 4
 
 
-def describe(exc: BaseException) -> str:
-    return str(exc).strip()[:500] or type(exc).__name__
+class WorkerError(Exception):
+    """The candidate's call raised: kind and message as the worker reported them."""
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(message)
+        self.kind, self.message = kind, message
 
 
-def load_submission(path: str):
-    import types
+class WorkerLink:
+    """The runner's end of the worker: requests out, replies in, death noticed at once."""
 
-    source = open(path, encoding="utf-8").read()
-    module = types.ModuleType("submission")
-    module.__file__ = path
-    sys.modules["submission"] = module
-    code = compile(source, path, "exec")
-    exec(code, module.__dict__)
-    return module
+    def __init__(self, pid: int, requests: int, replies: int, channel: Channel):
+        self.pid, self.requests, self.replies, self.channel = pid, requests, replies, channel
+        self.buffer = FrameBuffer(MAX_OUTPUT_BYTES)
+        self.pending: deque = deque()
+        self.forwarded: set = set()
+        self.confinement = ""
+        try:
+            self.pidfd = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            self.pidfd = None  # an old kernel: poll the pid instead
+
+    def call(self, params: dict, data: bytes) -> bytes:
+        """One case: input bytes in, output bytes back (or WorkerError)."""
+        self.send({"op": "call", "params": params}, data)
+        header, payload = self.receive()
+        kind = header.get("type")
+        if kind == "result":
+            return payload
+        if kind == "error":
+            raise WorkerError(str(header.get("kind", "exception"))[:20], str(header.get("message", ""))[:4000])
+        self.abort(f"the submission sent the grader a message it did not ask for ({str(kind)[:40]!r})")
+
+    def send(self, header: dict, payload: bytes = b"") -> None:
+        try:
+            Channel(self.requests).send(header, payload)
+        except OSError:
+            self.died()
+
+    def receive(self) -> tuple[dict, bytes]:
+        """The worker's next reply; violations are forwarded to the host on the way."""
+        while True:
+            while self.pending:
+                header, payload = self.pending.popleft()
+                kind = header.get("type")
+                if kind == "violation":
+                    self.forward_violation(header)
+                elif kind == "confined":
+                    self.confinement = str(header.get("detail", ""))[:300]
+                else:
+                    return header, payload
+            self._wait_for_bytes()
+
+    def _wait_for_bytes(self) -> None:
+        watched = [self.replies] + ([self.pidfd] if self.pidfd is not None else [])
+        ready, _, _ = select.select(watched, [], [], None if self.pidfd is not None else 0.05)
+        if self.replies in ready:
+            chunk = os.read(self.replies, 1 << 20)
+            if not chunk:
+                self.died(closed=True)
+            self._feed(chunk)
+        elif self.pidfd in ready or (self.pidfd is None and _exited(self.pid)):
+            self._drain()
+            if not self.pending:
+                self.died()
+
+    def _drain(self) -> None:
+        """What the worker wrote just before it died (non-blocking: a grandchild may hold the pipe)."""
+        os.set_blocking(self.replies, False)
+        try:
+            while True:
+                chunk = os.read(self.replies, 1 << 20)
+                if not chunk:
+                    break
+                self._feed(chunk)
+        except BlockingIOError:
+            pass
+        finally:
+            os.set_blocking(self.replies, True)
+
+    def _feed(self, chunk: bytes) -> None:
+        try:
+            self.pending.extend(self.buffer.feed(chunk))
+        except ProtocolError as exc:
+            self.abort(f"the submission wrote to the grader's pipe ({exc})")
+
+    def forward_violation(self, header: dict) -> None:
+        key = (str(header.get("rule"))[:100], str(header.get("detail"))[:300])
+        if key in self.forwarded or len(self.forwarded) >= MAX_VIOLATIONS:
+            return
+        self.forwarded.add(key)
+        self.channel.send({"event": "violation", "rule": key[0], "detail": key[1]})
+
+    def abort(self, why: str):
+        """The worker broke the protocol: stop it and end the run without a result."""
+        _kill(self.pid)
+        self.channel.send({"event": "abort", "why": why})
+        os._exit(3)
+
+    def died(self, closed: bool = False):
+        """The worker is gone (or has shut its pipe): end the run the way it ended."""
+        if closed:
+            _kill(self.pid)
+        _, status = os.waitpid(self.pid, 0)
+        if os.WIFSIGNALED(status):
+            sig = os.WTERMSIG(status)
+            why = f"the submission's process was killed by {_signal_name(sig)}"
+        else:
+            sig, code = None, os.WEXITSTATUS(status)
+            why = f"the submission's process exited (code {code}) before it finished"
+        if closed:
+            why = "the submission closed the grader's pipe"
+        self.channel.send({"event": "abort", "why": why, "signal": sig})
+        if sig is not None and not closed:
+            signal.signal(sig, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, [sig])
+            os.kill(os.getpid(), sig)
+            os._exit(128 + sig)
+        os._exit(code if not closed else 3)
+
+    def stop(self) -> None:
+        _kill(self.pid)
 
 
-def load_driver(path: str):
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("driver", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def _signal_name(sig: int) -> str:
+    try:
+        return signal.Signals(sig).name
+    except ValueError:
+        return f"signal {sig}"
 
 
-def error_kind(exc: BaseException) -> str:
-    if isinstance(exc, MemoryError):
-        return "memory"
-    if type(exc).__name__ == "OutOfMemoryError":  # torch.cuda.OutOfMemoryError
-        return "memory"
-    if type(exc).__name__ == "ContractError":
-        return "contract"
-    if isinstance(exc, SystemExit):
-        return "exit"
-    return "exception"
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _exited(pid: int) -> bool:
+    try:
+        return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return True
+
+
+def start_worker(job: dict, source: str, channel: Channel) -> WorkerLink:
+    to_worker_r, to_worker_w = os.pipe()
+    from_worker_r, from_worker_w = os.pipe()
+    runner = os.getpid()
+    pid = os.fork()
+    if pid == 0:
+        from worker import serve
+
+        os.close(to_worker_w)
+        os.close(from_worker_r)
+        serve(job, source, to_worker_r, from_worker_w, runner, HERE)  # never returns
+    os.close(to_worker_r)
+    os.close(from_worker_w)
+    return WorkerLink(pid, to_worker_w, from_worker_r, channel)
+
+
+def inside(path: str) -> str:
+    """A host path as this sandbox sees it (bubblewrap binds host folders under /tmp elsewhere)."""
+    prefix = os.environ.get("DLVERIFY_PATH_PREFIX", "")
+    return prefix + path if prefix and os.path.lexists(prefix + path) else path
 
 
 def main(argv: list[str]) -> None:
+    ctypes.CDLL(None).prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)  # no /proc/<runner>/{mem,fd,environ} for anyone
     job = json.load(open(argv[1], encoding="utf-8"))
     start_case = int(argv[2])
     run_bench = argv[3] == "1"
-    # A local sandbox passes an inherited pipe's number; Docker a FIFO's path.
-    target = argv[4]
-    channel = Channel(int(target) if target.isdigit() else os.open(target, os.O_WRONLY))
-    io_kind = job["io"]
-    submission_path = job["submission"]
+    channel = Channel(int(argv[4]))
+    source = open(inside(job["submission"]), encoding="utf-8").read()
+    job["driver"] = inside(job["driver"])
 
-    # Heavy libraries first, before any hook, so their own imports are not the
-    # candidate's. numpy-only exercises never import torch here.
+    # Heavy libraries once, before the fork, so the worker starts warm and their
+    # own imports are never the candidate's. numpy-only exercises never import torch.
     import numpy  # noqa: F401
 
-    if io_kind == "torch":
+    if job["io"] == "torch":
         import torch
 
         torch.set_num_threads(max(1, int(job.get("threads", 1))))
     if job["framework"] == "triton":
         import triton  # noqa: F401  (TRITON_INTERPRET is set by the host's environment)
 
-    from guards import Guards
-
-    guards = Guards(job["rules"], lambda rule, detail: channel.send(
-        {"event": "violation", "rule": rule, "detail": detail}))
-    guards.install_import_hook()
-    guards.count_triton_launches()
-    driver = load_driver(job["driver"])
-
-    try:
-        module = load_submission(submission_path)
-    except BaseException as exc:  # noqa: BLE001 - everything the candidate raises is data
-        channel.send({"event": "load_error", "kind": error_kind(exc),
-                      "message": trimmed_traceback(exc, submission_path)})
+    worker = start_worker(job, source, channel)
+    header, _ = worker.receive()
+    if header.get("type") == "load_error":
+        channel.send({"event": "load_error", "kind": str(header.get("kind"))[:20],
+                      "message": str(header.get("message", ""))[:4000]})
+        worker.stop()
         os._exit(0)
-    missing = [name for name in job["entry_points"] if not hasattr(module, name)]
-    if missing:
-        channel.send({"event": "load_error", "kind": "contract",
-                      "message": f"the submission does not define {', '.join(missing)}"})
-        os._exit(0)
-    channel.send({"event": "ready"})
+    if header.get("type") != "ready":
+        worker.abort("the submission sent the grader a message it did not ask for")
+    channel.send({"event": "ready", "worker": worker.confinement})
 
     def run_one(params, inputs_path):
-        inputs = codec.loads(open(inputs_path, "rb").read(), io_kind)
-        launches_before = guards.triton_launches
-        with guards.watching_ops():
-            outputs = driver.run(module, params, inputs, job["device"])
-        if guards.require_triton_launch and guards.triton_launches == launches_before:
-            guards._violate("triton-launch", "the call launched no @triton.jit kernel")
-        return codec.dumps(outputs, io_kind)
+        with open(inside(inputs_path), "rb") as f:
+            data = f.read()
+        return worker.call(params, data)
 
     for case in job["cases"][start_case:]:
         channel.send({"event": "case_start", "name": case["name"]})
-        started = time.perf_counter()
         try:
             payload = run_one(case["params"], case["inputs"])
-        except BaseException as exc:  # noqa: BLE001
-            kind = error_kind(exc)
-            message = describe(exc) if kind == "contract" else trimmed_traceback(exc, submission_path)
-            channel.send({"event": "case_error", "name": case["name"], "kind": kind, "message": message})
+        except WorkerError as exc:
+            channel.send({"event": "case_error", "name": case["name"], "kind": exc.kind, "message": exc.message})
             continue
-        channel.send({"event": "case_end", "name": case["name"],
-                      "child_seconds": time.perf_counter() - started}, payload)
+        channel.send({"event": "case_end", "name": case["name"]}, payload)
 
     if run_bench:
         from bench import run_benches
 
-        run_benches(job, run_one, channel, lambda exc: trimmed_traceback(exc, submission_path), error_kind)
+        run_benches(job, run_one, channel, lambda exc: getattr(exc, "message", str(exc)),
+                    lambda exc: getattr(exc, "kind", "exception"))
 
     channel.send({"event": "done"})
-    # os._exit: no atexit handlers, no waiting on threads the candidate left behind.
+    worker.stop()
     os._exit(0)
 
 

@@ -1,33 +1,57 @@
-"""Run-time rule checks inside the child: imports, torch ops, Triton launches.
+"""Run-time rule checks inside the worker: imports, torch ops, Triton launches, and their integrity.
 
 They run in the same process as the candidate's code, so a determined
-submission could tear them down; they are one layer among several (the host's
-static check, the filesystem allow-list, the host-side comparison). Each
-violation is reported on the channel the moment it happens, so undoing a hook
-afterwards cannot take back a report already sent.
+submission can get around some of them; they are one layer among several (the
+host's static check, the filesystem allow-list that leaves out every package
+the exercise does not need, the host-side comparison). What makes them hard
+to dodge:
+
+- imports are checked in a meta-path finder (every import route that loads a
+  module passes there) and in `__import__` / `importlib` (routes that reuse a
+  loaded one), and who imports is decided by the code's file, not by a
+  `__name__` the candidate can set;
+- forbidden aten ops are replaced, at the dispatcher, by a kernel that reports
+  and raises: in every thread, through every Python route (getattr, aliases,
+  torch.ops, autograd), with a registration handle kept out of Python's reach;
+- torch-function names are watched by a mode during the call, and in every
+  thread the candidate starts;
+- after each call the hooks are checked still in place; tampering is a violation.
+
+Each violation is reported the moment it happens, so undoing a hook afterwards
+cannot take back a report already sent.
 """
 
 from __future__ import annotations
 
 import builtins
+import ctypes
 import importlib
+import os
 import sys
+import sysconfig
+import threading
+import _thread
 from contextlib import ExitStack, contextmanager
 from typing import Callable
 
-SUBMISSION = "submission"
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_MACHINERY = ("<frozen importlib._bootstrap", os.path.join(os.path.dirname(importlib.__file__), "__init__.py"),
+              os.path.abspath(__file__))
+# Every dispatch key a kernel of a forbidden op could hide behind.
+_BLOCK_KEYS = ("CPU", "CUDA", "XPU", "MPS", "CompositeImplicitAutograd", "CompositeExplicitAutograd",
+               "CompositeExplicitAutogradNonFunctional", "SparseCPU", "SparseCUDA", "QuantizedCPU",
+               "QuantizedCUDA", "NestedTensorCPU", "NestedTensorCUDA", "MkldnnCPU", "PrivateUse1")
 
 
-def _called_from_submission(depth: int = 2) -> bool:
-    """True when the nearest frame outside the import machinery is the submission's."""
-    frame = sys._getframe(depth)
-    while frame is not None:
-        name = frame.f_globals.get("__name__", "")
-        if name.startswith("importlib") or name == __name__:
-            frame = frame.f_back
-            continue
-        return name == SUBMISSION
-    return False
+def _trusted_roots() -> tuple[str, ...]:
+    """Folders whose code is the grader's or a library's, never the candidate's."""
+    roots = {_HERE}
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        path = sysconfig.get_path(key)
+        if path:
+            roots.add(os.path.realpath(path))
+    roots |= {os.path.realpath(p) for p in sys.path if p.endswith(("site-packages", "dist-packages"))}
+    return tuple(r.rstrip("/") + "/" for r in roots)
 
 
 class Guards:
@@ -40,22 +64,67 @@ class Guards:
         self.report = report
         self.violations: list[tuple[str, str]] = []
         self.triton_launches = 0
+        self._trusted = _trusted_roots()
+        self._hooks: dict[str, tuple[object, str, object]] = {}  # what -> (owner, attribute, our object)
+        self._modes: Callable[[], ExitStack] | None = None
+        self._blocked_ops = 0
 
     def _violate(self, rule: str, detail: str) -> None:
         self.violations.append((rule, detail))
-        self.report(rule, detail)
+        try:
+            self.report(rule, detail)
+        except OSError:
+            os._exit(3)  # the report pipe is gone: never carry on as if nothing happened
 
-    # -- imports ---------------------------------------------------------
+    def install(self) -> None:
+        self.install_import_hook()
+        self.count_triton_launches()
+        self.block_forbidden_ops()
+        self.watch_new_threads()
+
+    # -- who is importing ----------------------------------------------------
+    def _candidate_code(self, filename: str) -> bool:
+        if filename.startswith("<frozen "):
+            return False
+        return not (filename.startswith(self._trusted) and os.path.isfile(filename))
+
+    def _from_candidate(self, depth: int) -> bool:
+        """With an allow-list, any candidate frame on the stack counts (a stdlib helper such as runpy
+        cannot launder the import); with a deny-list, the nearest frame outside the import machinery
+        decides, so that libraries keep their own lazy imports."""
+        frame = sys._getframe(depth)
+        nearest = True
+        while frame is not None:
+            filename = frame.f_code.co_filename
+            if filename.startswith(_MACHINERY):
+                frame = frame.f_back
+                continue
+            if self._candidate_code(filename):
+                return True
+            if nearest and self.allowed_imports is None:
+                return False
+            nearest = False
+            frame = frame.f_back
+        return False
+
     def _import_allowed(self, name: str, fromlist) -> str | None:
         top = name.partition(".")[0]
         if self.allowed_imports is not None and top not in self.allowed_imports:
-            return f"importing {top!r} is not allowed (allowed: the standard library and " \
-                   f"{', '.join(sorted(set(self.allowed_imports) - set(sys.stdlib_module_names)))})"
+            extra = sorted(set(self.allowed_imports) - set(sys.stdlib_module_names))
+            return f"importing {top!r} is not allowed (allowed: the standard library and {', '.join(extra)})"
         for item in [name] + [f"{name}.{f}" for f in (fromlist or ()) if isinstance(f, str)]:
             for banned in self.forbidden_imports:
                 if item == banned or item.startswith(banned + "."):
                     return f"importing {item!r} is not allowed"
         return None
+
+    def _check_import(self, name: str, fromlist, depth: int) -> None:
+        if not isinstance(name, str) or name.startswith("."):
+            return
+        why = self._import_allowed(name, fromlist)
+        if why and self._from_candidate(depth + 1):
+            self._violate("forbidden-import", why)
+            raise ImportError(f"dlverify: {why}")
 
     def install_import_hook(self) -> None:
         real_import = builtins.__import__
@@ -63,32 +132,68 @@ class Guards:
         guards = self
 
         def guarded_import(name, globals=None, locals=None, fromlist=(), level=0):
-            if level == 0 and _called_from_submission():
-                why = guards._import_allowed(name, fromlist)
-                if why:
-                    guards._violate("forbidden-import", why)
-                    raise ImportError(f"dlverify: {why}")
+            if level == 0:
+                guards._check_import(name, fromlist, 2)
             return real_import(name, globals, locals, fromlist, level)
 
         def guarded_import_module(name, package=None):
-            if not name.startswith(".") and _called_from_submission():
-                why = guards._import_allowed(name, ())
-                if why:
-                    guards._violate("forbidden-import", why)
-                    raise ImportError(f"dlverify: {why}")
+            guards._check_import(name, (), 2)
             return real_import_module(name, package)
 
-        builtins.__import__ = guarded_import
-        importlib.import_module = guarded_import_module
+        class RuleFinder:
+            """First on sys.meta_path: sees every import that has to find a module."""
 
-    # -- torch ops -------------------------------------------------------
-    @contextmanager
-    def watching_ops(self):
-        """Flag forbidden torch functions and aten ops while the candidate's call runs."""
+            @staticmethod
+            def find_spec(fullname, path=None, target=None):
+                guards._check_import(fullname, (), 2)
+                return None
+
+        self._finder = RuleFinder
+        sys.meta_path.insert(0, RuleFinder)
+        for owner, attribute, ours in ((builtins, "__import__", guarded_import),
+                                       (importlib, "import_module", guarded_import_module),
+                                       (importlib, "__import__", guarded_import)):
+            setattr(owner, attribute, ours)
+            self._hooks[f"{owner.__name__}.{attribute}"] = (owner, attribute, ours)
+
+    # -- torch ops -------------------------------------------------------------
+    def block_forbidden_ops(self) -> None:
+        """Replace every kernel of every forbidden aten op with one that reports and raises."""
         if not self.forbidden_ops or "torch" not in sys.modules:
-            yield
             return
         import torch
+
+        module = torch._C._dispatch_library("IMPL", "aten", "")
+        guards = self
+
+        def kernel_for(name: str):
+            def forbidden(*args, **kwargs):
+                guards._violate("forbidden-op", f"aten op {name!r} is not allowed in this exercise")
+                raise RuntimeError(f"dlverify: calling {name!r} is not allowed in this exercise")
+            return forbidden
+
+        for name in sorted(self.forbidden_ops):
+            try:
+                packet = getattr(torch.ops.aten, name)
+                overloads = packet.overloads()
+            except (AttributeError, RuntimeError):
+                continue  # a Python-level name (Tensor.numpy, __pow__...): the function mode watches it
+            for overload in overloads:
+                schema = name if overload == "default" else f"{name}.{overload}"
+                for key in _BLOCK_KEYS:
+                    try:
+                        if torch._C._dispatch_has_kernel_for_dispatch_key(f"aten::{schema}", key):
+                            module.impl(schema, key, kernel_for(name), False)
+                            self._blocked_ops += 1
+                    except (RuntimeError, ValueError):
+                        pass
+        # Keep the registrations alive with a reference Python cannot see (the module is not
+        # tracked by the garbage collector), so no submission can find the handle and drop them.
+        ctypes.pythonapi.Py_IncRef(ctypes.py_object(module))
+        del module
+
+    def _mode_stack(self) -> ExitStack:
+        import torch  # noqa: F401
         from torch.overrides import TorchFunctionMode
         from torch.utils._python_dispatch import TorchDispatchMode
 
@@ -109,13 +214,41 @@ class Guards:
                 check(func.overloadpacket.__name__, "aten op")
                 return func(*args, **(kwargs or {}))
 
-        with ExitStack() as stack:
-            stack.enter_context(FunctionWatch())
-            stack.enter_context(DispatchWatch())
-            yield
-        del torch
+        stack = ExitStack()
+        stack.enter_context(FunctionWatch())
+        stack.enter_context(DispatchWatch())
+        return stack
 
-    # -- Triton ----------------------------------------------------------
+    def watch_new_threads(self) -> None:
+        """Threads the candidate starts run under the same watch as the call itself."""
+        if not self.forbidden_ops or "torch" not in sys.modules:
+            return
+        real_start = _thread.start_new_thread
+        guards = self
+
+        def start_new_thread(function, args=(), kwargs=None, *rest):
+            def watched(*a, **k):
+                with guards._mode_stack():
+                    return function(*a, **k)
+            return real_start(watched, args, kwargs or {}, *rest)
+
+        for owner, attribute in ((_thread, "start_new_thread"), (threading, "_start_new_thread")):
+            setattr(owner, attribute, start_new_thread)
+            self._hooks[f"{owner.__name__}.{attribute}"] = (owner, attribute, start_new_thread)
+
+    @contextmanager
+    def watching_call(self):
+        """Around one call of the candidate's code: the mode watch, then the Triton launch rule."""
+        launches_before = self.triton_launches
+        if self.forbidden_ops and "torch" in sys.modules:
+            with self._mode_stack():
+                yield
+        else:
+            yield
+        if self.require_triton_launch and self.triton_launches == launches_before:
+            self._violate("triton-launch", "the call launched no @triton.jit kernel")
+
+    # -- Triton ----------------------------------------------------------------
     def count_triton_launches(self) -> None:
         """Count kernel launches through every runner class Triton uses (compiled or interpreted)."""
         if not self.require_triton_launch:
@@ -138,3 +271,16 @@ class Guards:
                 return _real(self, *args, **kwargs)
 
             cls.run = counted_run
+            self._hooks[f"{cls.__name__}.run"] = (cls, "run", counted_run)
+
+    # -- integrity -------------------------------------------------------------
+    def check_intact(self, when: str) -> None:
+        """Every hook still ours, the finder still on the path: anything else is tampering."""
+        broken = [what for what, (owner, attribute, ours) in self._hooks.items()
+                  if owner.__dict__.get(attribute) is not ours]
+        if getattr(self, "_finder", None) is not None and not any(f is self._finder for f in sys.meta_path):
+            broken.append("sys.meta_path")
+            self._finder = None
+        if broken:
+            self._hooks = {k: v for k, v in self._hooks.items() if k not in broken}  # report each once
+            self._violate("tampering", f"the submission undid the grader's checks {when} ({', '.join(broken)})")

@@ -1,34 +1,30 @@
-"""Landlock: a filesystem allow-list that needs no root, for when bubblewrap is missing.
+"""Landlock on the host side: is it here, and the sandbox's own implementation loaded by path.
 
-Applied in the child between fork and exec: read-only access to the
-interpreter and its libraries, read-write to the scratch folder only.
+One implementation (sandbox/landlock.py, plain ctypes) serves both sides: the
+host applies it to the whole child between fork and exec when bubblewrap is
+missing, and the child applies it again, narrower, to its worker process.
+Likewise sandbox/allowlist.py decides which installed packages a sandbox may
+see, for bubblewrap's binds here and for the worker's Landlock rules there.
 """
 
 from __future__ import annotations
 
-import os
+import functools
 from pathlib import Path
+from types import ModuleType
 
 
-def available() -> str | None:
+@functools.lru_cache(maxsize=8)
+def sandbox_module(sandbox_dir: Path, name: str) -> ModuleType:
+    from ..packs import load_module_from_path
+
+    return load_module_from_path(f"_dlverify_sandbox_{name}", Path(sandbox_dir) / f"{name}.py")
+
+
+def available(sandbox_dir: Path) -> str | None:
     """None when Landlock can be used, else why not."""
     try:
-        from landlock.plumbing import landlock_abi_version
-
-        version = landlock_abi_version()
+        version = sandbox_module(Path(sandbox_dir), "landlock").abi_version()
     except Exception as exc:  # noqa: BLE001 - any failure means "not here"
         return f"Landlock unavailable: {exc}"
-    return None if version >= 1 else "Landlock unavailable: ABI version 0"
-
-
-def apply(read_paths: list[Path], write_paths: list[Path]) -> None:
-    from landlock import FSAccess, Ruleset
-
-    rules = Ruleset()
-    read = FSAccess.EXECUTE | FSAccess.READ_FILE | FSAccess.READ_DIR
-    for path in read_paths:
-        if os.path.exists(path):
-            rules.allow(str(path), rules=read & (FSAccess.all() if path.is_dir() else FSAccess.all_file()))
-    for path in write_paths:
-        rules.allow(str(path))
-    rules.apply()
+    return None if version >= 1 else "Landlock unavailable: this kernel does not enable it"

@@ -1,17 +1,25 @@
 """Start the sandbox child under every isolation layer this machine has, and gather evidence.
 
-Layers, outermost first: bubblewrap (namespaces, a read-only allow-list of
-paths, a size-capped tmpfs as the only writable place, no capabilities, an
-unprivileged uid), a cgroup (memory, processes, CPU accounting, kill of
-everything), rlimits, and seccomp. Without bubblewrap, Landlock takes over the
-filesystem allow-list. A layer that cannot be had is recorded as missing; the
-run never silently goes unsandboxed: with neither bubblewrap nor Landlock nor
+Layers, outermost first: a cgroup (memory, processes, CPU accounting, kill of
+everything), the host uid dropped to 65534 when the grader runs as root,
+bubblewrap (namespaces, a read-only allow-list of paths, a size-capped tmpfs
+as the only writable place, no capabilities), rlimits, seccomp, and inside
+the child a worker process with its own Landlock domain for the candidate's
+code. Without bubblewrap, Landlock draws the filesystem allow-list for the
+whole sandbox. A layer that cannot be had is recorded as missing; the run
+never silently goes unsandboxed: with neither bubblewrap nor Landlock nor
 seccomp the launch is refused.
+
+The wall-clock deadline is the host's: at it, every process the run started
+is killed with SIGKILL (which no process can ignore), through the cgroup and
+bubblewrap's pid namespace, and the grader goes on.
 """
 
 from __future__ import annotations
 
 import fcntl
+import functools
+import json
 import os
 import shutil
 import signal
@@ -26,10 +34,14 @@ from ..channel import FrameReader, StreamTail
 from ..manifest import Limits
 from ..result import Layer
 from . import landlock_rules, rlimits
+from .bwrap import SANDBOX_UID, SYSTEM_READ, bwrap_argv, python_roots, sandbox_path
 from .cgroup import CgroupUnavailable, RunCgroup
+from .privileges import Drop, running_as_root
 from .seccomp_filter import build_filter, export_bpf_file
 
-SANDBOX_UID = 65534  # nobody
+__all__ = ["LaunchSpec", "RunEvidence", "SandboxUnavailable", "launch", "python_roots", "SANDBOX_UID", "SYSTEM_READ"]
+
+KILL_GRACE_SECONDS = 5.0
 
 
 class SandboxUnavailable(RuntimeError):
@@ -45,6 +57,7 @@ class LaunchSpec:
     env: dict[str, str]
     deadline: float                 # time.monotonic() by which everything must be dead
     device: str = "cpu"
+    framework: str | None = None    # which installed packages the sandbox may see; None: read it from the job
 
 
 @dataclass
@@ -67,45 +80,24 @@ class RunEvidence:
     layers: list[Layer] = field(default_factory=list)
 
 
-def python_roots() -> list[Path]:
-    """The interpreter and its libraries: everything the child needs to start Python."""
-    roots = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix)}
-    real = Path(os.path.realpath(sys.executable)).parent.parent
-    roots.add(real)
-    return sorted(roots)
-
-
-SYSTEM_READ = [Path(p) for p in ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin",
-                                  "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d",
-                                  "/etc/localtime", "/etc/alternatives")]
-
-
 def _high_fd(fd: int) -> int:
-    """A copy of fd numbered 10 or above, clear of the 3 that the child's channel takes."""
+    """A copy of fd numbered 10 or above, clear of the low numbers the child's own files take."""
     return fcntl.fcntl(fd, fcntl.F_DUPFD, 10)
 
 
-def _bwrap_argv(spec: LaunchSpec, bwrap: str, seccomp_fd: int | None, passwd: Path, status_fd: int) -> list[str]:
-    scratch_bytes = spec.limits.scratch_mb << 20
-    argv = [bwrap, "--json-status-fd", str(status_fd), "--unshare-all", "--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
-            "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--hostname", "sandbox",
-            "--proc", "/proc", "--dev", "/dev",
-            "--size", str(scratch_bytes), "--tmpfs", "/tmp",
-            "--dir", "/var/tmp"]
-    for path in SYSTEM_READ:
-        argv += ["--ro-bind-try", str(path), str(path)]
-    for path in python_roots() + spec.readable:
-        argv += ["--ro-bind", str(path), str(path)]
-    argv += ["--ro-bind", str(passwd), "/etc/passwd"]
-    if spec.device == "cuda":
-        for dev in sorted(Path("/dev").glob("nvidia*")):
-            argv += ["--dev-bind-try", str(dev), str(dev)]
-    if seccomp_fd is not None:
-        argv += ["--seccomp", str(seccomp_fd)]
-    argv += ["--chdir", "/tmp", "--clearenv"]
-    for key, value in spec.env.items():
-        argv += ["--setenv", key, value]
-    return argv
+def _framework(spec: LaunchSpec) -> str:
+    """The exercise's framework: given, or read from the job file the engine wrote (trusted)."""
+    if spec.framework:
+        return spec.framework
+    try:
+        return str(json.loads(Path(spec.argv[0]).read_text())["framework"])
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        return "triton"  # the widest set: never hide what a child might need
+
+
+@functools.lru_cache(maxsize=8)
+def _site_keep(sandbox_dir: str, framework: str) -> dict[str, list[str]]:
+    return landlock_rules.sandbox_module(Path(sandbox_dir), "allowlist").site_entries(framework)
 
 
 def launch(spec: LaunchSpec, *, use_bwrap: bool | None = None) -> RunEvidence:
@@ -114,6 +106,7 @@ def launch(spec: LaunchSpec, *, use_bwrap: bool | None = None) -> RunEvidence:
     bwrap = shutil.which("bwrap") if use_bwrap is not False else None
     if use_bwrap and not bwrap:
         raise SandboxUnavailable("bubblewrap (bwrap) was asked for but is not installed")
+    sandbox_dir = spec.child_script.parent
 
     cgroup = None
     try:
@@ -128,7 +121,7 @@ def launch(spec: LaunchSpec, *, use_bwrap: bool | None = None) -> RunEvidence:
         build_filter()
     except Exception as exc:  # noqa: BLE001
         seccomp_error = f"seccomp unavailable: {exc}"
-    landlock_error = None if bwrap else landlock_rules.available()
+    landlock_error = landlock_rules.available(sandbox_dir)
     if not bwrap and landlock_error and seccomp_error:
         if cgroup:
             cgroup.remove()
@@ -141,7 +134,13 @@ def launch(spec: LaunchSpec, *, use_bwrap: bool | None = None) -> RunEvidence:
     os.chmod(workdir, 0o755)
     os.chmod(passwd, 0o644)
     scratch = workdir / "scratch"   # only used without bubblewrap
-    scratch.mkdir()
+    scratch.mkdir(mode=0o700)
+
+    drop = None
+    if running_as_root():
+        needed = python_roots() + list(spec.readable) + [workdir, Path(sys.executable)]
+        drop = Drop.plan(needed)
+        os.chown(scratch, SANDBOX_UID, SANDBOX_UID)
 
     channel_read, raw_write = os.pipe()
     channel_write = _high_fd(raw_write)
@@ -151,7 +150,13 @@ def launch(spec: LaunchSpec, *, use_bwrap: bool | None = None) -> RunEvidence:
     bpf_file = bpf_fd = None
     status_read = status_write = None
     python = sys.executable
-    command = [python, "-I", "-B", "-u", str(spec.child_script), *spec.argv, str(channel_write)]
+    framework = _framework(spec)
+    if bwrap:
+        command = [python, "-I", "-B", "-u", sandbox_path(spec.child_script), *map(sandbox_path, spec.argv),
+                   str(channel_write)]
+    else:
+        command = [python, "-I", "-B", "-u", str(spec.child_script), *spec.argv, str(channel_write)]
+    site_keep = _site_keep(str(sandbox_dir), framework)
     if bwrap:
         if not seccomp_error:
             bpf_file = export_bpf_file()
@@ -159,35 +164,49 @@ def launch(spec: LaunchSpec, *, use_bwrap: bool | None = None) -> RunEvidence:
         status_read, raw_write = os.pipe()
         status_write = _high_fd(raw_write)
         os.close(raw_write)
-        argv = _bwrap_argv(spec, bwrap, bpf_fd, passwd, status_write) + command
-        layers.append(Layer("bubblewrap", True, "namespaces (user, pid, net, ipc, uts, mount), uid 65534, "
-                            f"no capabilities, read-only allow-list, {spec.limits.scratch_mb} MiB tmpfs scratch"))
-        layers.append(Layer("landlock", False, "not needed under bubblewrap (its mount namespace is the allow-list)"))
+        argv = bwrap_argv(bwrap, limits=spec.limits, readable=list(spec.readable), site_keep=site_keep,
+                          env=spec.env, passwd=passwd, device=spec.device, seccomp_fd=bpf_fd,
+                          status_fd=status_write) + command
+        uid_note = drop.describe if drop else "uid 65534 inside its user namespace (the grader's own uid outside)"
+        layers.append(Layer("bubblewrap", True, "namespaces (user, pid, net, ipc, uts, mount, cgroup), "
+                            f"{uid_note}, no capabilities, read-only allow-list with only the {framework} "
+                            f"packages, {spec.limits.scratch_mb} MiB tmpfs scratch as the only writable place"))
+        layers.append(Layer("landlock", landlock_error is None, landlock_error or
+                            "the worker that runs candidate code has its own domain: no job folder, "
+                            "no other process's /proc, signals kept inside"))
         cwd = "/"
     else:
         argv = command
         layers.append(Layer("bubblewrap", False, "bwrap not installed: no namespaces; Landlock and seccomp "
-                                                 "stand in for the filesystem and network"))
-        layers.append(Layer("landlock", landlock_error is None, landlock_error or "read-only allow-list, "
-                                                                                  "scratch folder writable"))
+                                                 "stand in for the filesystem and network"
+                                                 + (f"; {drop.describe}" if drop else "")))
+        layers.append(Layer("landlock", landlock_error is None, landlock_error or
+                            "read-only allow-list, scratch folder writable, signals kept inside; "
+                            "the worker narrower still (no job folder)"))
         cwd = str(scratch)
     layers.append(Layer("seccomp", seccomp_error is None,
-                        seccomp_error or "no network sockets (loopback included), no ptrace, no namespaces"))
+                        seccomp_error or "no network sockets (loopback included), no ptrace, no namespaces, "
+                                         "no mounts, no io_uring"))
     layers.append(Layer("rlimits", True, rlimits.describe(spec.limits, memory_fallback=cgroup is None)))
 
     pass_fds = [channel_write] + [fd for fd in (bpf_fd, status_write) if fd is not None]
-    readable = python_roots() + spec.readable + [p for p in SYSTEM_READ if p.exists()]
+    readable = [str(p) for p in python_roots() + list(spec.readable) + [p for p in SYSTEM_READ if p.exists()]]
+    landlock = None if bwrap or landlock_error else landlock_rules.sandbox_module(sandbox_dir, "landlock")
+    seccomp = None if bwrap or seccomp_error else build_filter()
 
     def before_exec() -> None:
         # Runs in the forked child, before exec: order matters.
         if cgroup:
-            cgroup.join_self()
+            cgroup.join_self()            # as root: the cgroup files are root's
+        if drop:
+            drop.reopen_folders()         # as root: a private mount namespace
         rlimits.apply(spec.limits, memory_fallback=cgroup is None)
-        if not bwrap:
-            if landlock_error is None:
-                landlock_rules.apply(readable, [scratch])
-            if seccomp_error is None:
-                build_filter().load()
+        if drop:
+            drop.become_nobody()
+        if landlock:
+            landlock.confine(readable, [str(scratch), "/dev/null"])
+        if seccomp:
+            seccomp.load()
 
     env = dict(spec.env) if not bwrap else {"PATH": "/usr/bin:/bin"}
     if not bwrap:
@@ -197,7 +216,7 @@ def launch(spec: LaunchSpec, *, use_bwrap: bool | None = None) -> RunEvidence:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out_write, stderr=err_write,
                                 pass_fds=pass_fds, env=env, cwd=cwd, start_new_session=True,
                                 preexec_fn=before_exec, close_fds=True)
-    except OSError as exc:
+    except (OSError, subprocess.SubprocessError) as exc:
         for fd in (channel_read, channel_write, out_read, out_write, err_read, err_write, status_read, status_write):
             if fd is not None:
                 os.close(fd)
@@ -235,7 +254,7 @@ def launch(spec: LaunchSpec, *, use_bwrap: bool | None = None) -> RunEvidence:
     wall = time.monotonic() - started
     _kill_everything(proc, cgroup)
     left = cgroup.kill_all() if cgroup else 0
-    reader.join(5)
+    reader.join(KILL_GRACE_SECONDS)
     out_tail.join(2)
     err_tail.join(2)
     if status_tail is not None:
@@ -248,6 +267,7 @@ def launch(spec: LaunchSpec, *, use_bwrap: bool | None = None) -> RunEvidence:
             raise SandboxUnavailable("bubblewrap could not set up the sandbox: "
                                      + err_tail.text().strip()[-500:])
 
+    _note_worker_confinement(layers, reader.frames, bool(bwrap))
     returncode, sig = _decode_status(proc.returncode, bool(bwrap))
     evidence = RunEvidence(
         frames=list(reader.frames), channel_problem=reader.problem,
@@ -266,6 +286,19 @@ def launch(spec: LaunchSpec, *, use_bwrap: bool | None = None) -> RunEvidence:
     return evidence
 
 
+def _note_worker_confinement(layers: list[Layer], frames: list, via_bwrap: bool) -> None:
+    """The runner's "ready" frame says whether the worker's Landlock domain really took hold."""
+    ready = next((f.header for f in frames if f.header.get("event") == "ready"), None)
+    detail = str(ready.get("worker", "")) if ready else ""
+    if not detail:
+        return
+    for i, layer in enumerate(layers):
+        if layer.name == "landlock":
+            confined = not detail.startswith("not confined")
+            applied = confined if via_bwrap else layer.applied
+            layers[i] = Layer("landlock", applied, f"{layer.detail}; worker: {detail}"[:400])
+
+
 def _kill_everything(proc: subprocess.Popen, cgroup: RunCgroup | None) -> None:
     """Kill the child's session and cgroup; bwrap's --die-with-parent takes the pid namespace down."""
     try:
@@ -275,7 +308,7 @@ def _kill_everything(proc: subprocess.Popen, cgroup: RunCgroup | None) -> None:
     if cgroup:
         cgroup.kill_all()
     try:
-        proc.wait(timeout=5)
+        proc.wait(timeout=KILL_GRACE_SECONDS)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()

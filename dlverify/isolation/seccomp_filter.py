@@ -1,8 +1,10 @@
-"""A seccomp filter for the child: no network sockets, no ptrace, no new namespaces.
+"""A seccomp filter for the child: no network sockets, no ptrace, no new namespaces, no mounts.
 
 AF_UNIX sockets stay (Python and torch use socketpairs internally); every other
 address family fails with EPERM, loopback included. Calls that would let the
-child look into or escape from other processes fail too.
+child look into or escape from other processes fail too (ptrace and its
+relatives, pidfd_getfd, the mount API, io_uring, which could do all of this
+without the calls this filter sees).
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ DENIED_CALLS = (
     "bpf", "perf_event_open", "userfaultfd", "keyctl", "add_key", "request_key",
     "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module",
     "reboot", "swapon", "swapoff", "acct", "settimeofday", "clock_settime",
-    "io_uring_setup", "open_by_handle_at", "name_to_handle_at",
+    "io_uring_setup", "io_uring_enter", "io_uring_register", "open_by_handle_at", "name_to_handle_at",
+    "pidfd_getfd", "process_madvise", "move_mount", "open_tree", "fsopen", "fsconfig", "fsmount", "fspick",
+    "mount_setattr", "quotactl", "syslog", "vhangup", "lookup_dcookie", "uselib", "nfsservctl",
 )
 NAMESPACE_FLAGS = 0x10000000 | 0x20000000 | 0x40000000 | 0x04000000 | 0x08000000 | 0x00020000 | 0x02000000
 # CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNS | CLONE_NEWCGROUP

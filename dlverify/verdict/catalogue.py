@@ -144,11 +144,9 @@ class Catalogue:
                 seen.setdefault(ex)
         return tuple(seen)
 
-    def skill_for_tag(self, tag: str) -> Skill | None:
-        for skill in self.skills.values():
-            if tag == skill.id or tag in skill.tags:
-                return skill
-        return None
+    def skills_for_tag(self, tag: str) -> list[Skill]:
+        """Skills an exercise manifest may mean by `tag` (a skill id or one of its tags)."""
+        return [s for s in self.skills.values() if tag == s.id or tag in s.tags]
 
 
 def _build(cls, raw: Any, where: str, **overrides):

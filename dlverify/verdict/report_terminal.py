@@ -37,12 +37,21 @@ def _header(report: dict[str, Any]) -> Panel:
     return Panel(Group(*parts), title=f"{report['role_title']}: qualification assessment", title_align="left")
 
 
+def _items(marker: str, items: list[str]) -> Table:
+    """A list with a hanging indent, so wrapped lines stay under their text."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(style="dim", no_wrap=True)
+    grid.add_column(overflow="fold")
+    for item in items:
+        grid.add_row(Text(f"  {marker}"), Text(item))
+    return grid
+
+
 def _advice(report: dict[str, Any]) -> Group:
-    rows: list[Text] = []
+    rows: list[Any] = []
     for key, value in report["advice"].items():
         rows.append(Text(ADVICE_LABELS[key], style="bold"))
-        items = value if isinstance(value, list) else [value]
-        rows.extend(Text.assemble(("  - ", "dim"), item) for item in items)
+        rows.append(_items("-", value if isinstance(value, list) else [value]))
     return Group(*rows)
 
 
@@ -62,41 +71,47 @@ def _skills(report: dict[str, Any]) -> Table:
 
 
 def _checklist(title: str, items: list[str]) -> Group:
-    return Group(Text(title, style="bold"), *(Text.assemble(("  [ ] ", "dim"), i) for i in items))
+    return Group(Text(title, style="bold"), _items("[ ]", items))
 
 
 def render_terminal(report: dict[str, Any], console: Console) -> None:
-    console.print(_header(report))
-    console.print(_advice(report))
-    console.print()
-    console.print(_skills(report))
-    console.print(Text(report["calibration"]["summary"]))
+    def show(*things: Any) -> None:
+        # wrap to the terminal even on a soft-wrapping console: panels and grids need it
+        console.print(*things, soft_wrap=False)
+
+    show(_header(report))
+    show(_advice(report))
+    show()
+    show(_skills(report))
+    show(Text(report["calibration"]["summary"]))
     notes: dict[str, str] = {}
     for s in report["skills"]:
         for e in s["exercises"]:
             if e["outcome"] != "not_submitted":
                 notes.setdefault(e["exercise"], e["note"])
-    for ex, note in notes.items():
-        console.print(Text.assemble(("  ", ""), (ex, "bold"), (": ", ""), note))
-    console.print()
+    if notes:
+        show(_items("-", [f"{ex}: {note}" for ex, note in notes.items()]))
+    show()
     gaps = Text("Largest gaps (match points lost): ", style="bold")
     gaps.append(", ".join(f"{g['title']} ({g['points']:.1f})" for g in report["top_gaps"][:3]) or "none", style="")
-    console.print(gaps)
-    console.print()
-    console.print(_checklist("Next 30 days", report["roadmap"]["next_30_days"]))
-    console.print(_checklist("3-6 months", report["roadmap"]["months_3_6"]))
-    console.print(_checklist("6-12 months", report["roadmap"]["months_6_12"]))
-    console.print()
-    console.print(Text("Top 5 resources for your gaps", style="bold"))
+    show(gaps)
+    show()
+    show(_checklist("Next 30 days", report["roadmap"]["next_30_days"]))
+    show(_checklist("3-6 months", report["roadmap"]["months_3_6"]))
+    show(_checklist("6-12 months", report["roadmap"]["months_6_12"]))
+    show()
+    show(Text("Top 5 resources for your gaps", style="bold"))
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(style="dim", no_wrap=True)
+    grid.add_column(overflow="fold")
     for i, r in enumerate(report["resources"], 1):
-        console.print(Text.assemble((f"  {i}. ", "dim"), (r["title"], ""),
-                                    (f" ({r['kind']}; {r['provider']}; {r['cost']})", "dim"),
-                                    (f" - for {r['gap_title']}", "dim")))
-    console.print()
-    console.print(Text("Salary reality check", style="bold"))
-    for line in salary_lines(report["salary"]):
-        console.print(Text.assemble(("  - ", "dim"), line))
-    console.print(Text("  Assumptions are listed in the Markdown, HTML and JSON reports.", style="dim"))
-    console.print()
-    console.print(Panel(Text(report["roadmap"]["next_action"]), title="Your single next action (within 7 days)",
+        grid.add_row(Text(f"  {i}."), Text.assemble(r["title"], (f" ({r['kind']}; {r['provider']}; {r['cost']})"
+                                                            f" - for {r['gap_title']}", "dim")))
+    show(grid)
+    show()
+    show(Text("Salary reality check", style="bold"))
+    show(_items("-", salary_lines(report["salary"])))
+    show(Text("  Assumptions are listed in the Markdown, HTML and JSON reports.", style="dim"))
+    show()
+    show(Panel(Text(report["roadmap"]["next_action"]), title="Your single next action (within 7 days)",
                         title_align="left", border_style="blue"))

@@ -1,9 +1,9 @@
 """Grader results as evidence: read the grader's JSON (dlverify.result/1) and judge it.
 
 A result is evidence about the candidate only when the candidate's code decided
-it. `error` is the grader's own fault, and a run where no hidden case could run
-here (a CUDA pack on a CPU-only host) says nothing either way: both are
-"unverified", never "failed".
+it. `error` is the grader's own fault, and `not_verified` (or a pass where no
+hidden case could run here: a CUDA pack on a CPU-only host) says nothing either
+way: both are "unverified", never "failed".
 """
 
 from __future__ import annotations
@@ -98,15 +98,18 @@ def parse_result(data: Any, name: str, known: Iterable[str] = EXERCISE_IDS) -> E
         message = " ".join(str(first_bad.get("message", "")).split())
         first_failure = f"{first_bad['name']} ({first_bad['status']}): {message[:160]}".rstrip(": ")
     summary = " ".join(str(data.get("summary", "")).split())
+    not_verified_status = getattr(Status, "NOT_VERIFIED", None)
+    why = "; ".join(f"{n['what']}: {n['reason']}" for n in not_verified) or summary or "no hidden case ran"
     if status is Status.ERROR:
         outcome, reason = "unverified", f"grader error, not counted: {summary or 'no summary'}"
-    elif status is Status.PASSED and passed == 0:
-        why = "; ".join(f"{n['what']}: {n['reason']}" for n in not_verified) or "no hidden case ran"
+    elif status is not_verified_status or (status is Status.PASSED and passed == 0):
         outcome, reason = "unverified", f"nothing could be checked here ({why})"
     elif status is Status.PASSED:
         outcome, reason = "passed", summary
-    else:
+    elif status in CANDIDATE_FAILURES:
         outcome, reason = "failed", summary
+    else:  # a status this version does not know how to weigh: not evidence either way
+        outcome, reason = "unverified", f"status {status.value!r} not counted: {summary}"
     return ExerciseResult(
         exercise=exercise, status=status.value, outcome=outcome, correctness_score=float(score),
         throughput_score=tscore, cases_total=len(cases), cases_passed=passed,

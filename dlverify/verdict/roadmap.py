@@ -65,13 +65,17 @@ def _evidence_steps(skills: dict[str, SkillScore], ranked: list[GapItem], role: 
             if not must and s.claimed < 0.5:
                 continue
             for e in s.exercises:
-                if e.outcome == "not_submitted" and e.exercise not in done:
-                    done.add(e.exercise)
-                    why = ("a must-have that has to be verified before the verdict can read QUALIFIED NOW"
-                           if must else f"you rate it {s.claimed * 10:.0f}/10 and nothing has checked that yet")
-                    steps.append(f"Submit the `{e.exercise}` exercise to turn your {s.title.lower()} claim "
-                                 f"into evidence: {why}.")
-                    break
+                if e.outcome not in ("not_submitted", "unverified") or e.exercise in done:
+                    continue
+                done.add(e.exercise)
+                why = ("a must-have that has to be verified before the verdict can read QUALIFIED NOW"
+                       if must else f"your answers put it at {s.claimed * 10:.0f}/10 and nothing has checked that yet")
+                if e.outcome == "not_submitted":
+                    steps.append(f"Submit the `{e.exercise}` exercise to back your claim on {s.title} with "
+                                 f"evidence - {why}.")
+                else:   # graded, but nothing was decided (grader error, no GPU here)
+                    steps.append(f"Grade `{e.exercise}` again where it can run - {e.note}; {why}.")
+                break
     return steps
 
 

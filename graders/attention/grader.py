@@ -152,7 +152,8 @@ def _expected_attention(case: Case, inputs: dict, ctx: GraderContext) -> dict[st
     names = ("out", "dq", "dk", "dv") if backward else ("out",)
     parts: dict[str, list[torch.Tensor]] = {n: [] for n in names}
     for b in range(B):  # one batch element at a time bounds the memory of big cases
-        qb, kb, vb = (t[b].to(device, work).requires_grad_(backward) for t in (q, k, v))
+        # detach: fresh leaves, so the host's copy of the inputs never gets requires_grad
+        qb, kb, vb = (t[b].detach().to(device, work).requires_grad_(backward) for t in (q, k, v))
         out = _attend(qb, kb, vb, allowed[b])
         parts["out"].append(out.detach())
         if backward:
@@ -171,9 +172,9 @@ def _expected_mhsa(case: Case, inputs: dict, ctx: GraderContext) -> dict[str, An
     D = E // H
     work, device = _work(case, ctx, B * H * T * T)
     backward = p.get("backward", False)
-    weights = {n: inputs[n].to(device, work).requires_grad_(backward)
+    weights = {n: inputs[n].detach().to(device, work).requires_grad_(backward)
                for n in ("qkv.weight", "qkv.bias", "proj.weight", "proj.bias") if n in inputs}
-    xw = x.to(device, work).requires_grad_(backward)
+    xw = x.detach().to(device, work).requires_grad_(backward)
 
     qkv = xw @ weights["qkv.weight"].T  # (B, T, E) @ (E, 3E) -> (B, T, 3E)
     if "qkv.bias" in weights:

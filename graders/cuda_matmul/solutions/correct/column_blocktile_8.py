@@ -1,5 +1,7 @@
-# CORRECT: 64 x 64 tiles, each thread 8 rows of one column in registers
-"""1-D register blocking with bounds-checked loads and stores."""
+"""Correct: 64 x 64 tiles, each thread 8 rows of one column in registers.
+
+1-D register blocking with bounds-checked loads and stores.
+"""
 
 import tempfile
 

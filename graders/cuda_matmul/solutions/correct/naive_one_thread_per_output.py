@@ -1,5 +1,7 @@
-# CORRECT: one thread per output element, no shared memory
-"""Slow but right: bounds-checked, float32 FMAs in K order."""
+"""Correct: one thread per output element, no shared memory.
+
+Slow but right: bounds-checked, float32 FMAs in K order.
+"""
 
 import tempfile
 

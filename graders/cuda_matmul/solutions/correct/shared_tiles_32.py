@@ -1,5 +1,7 @@
-# CORRECT: 32 x 32 shared-memory tiles, zero-filled at the edges
-"""The textbook tiled kernel; odd shapes handled by zero-filling out-of-range tile elements."""
+"""Correct: 32 x 32 shared-memory tiles, zero-filled at the edges.
+
+The textbook tiled kernel; odd shapes handled by zero-filling out-of-range tile elements.
+"""
 
 import tempfile
 

@@ -1,7 +1,8 @@
 # WRONG(failed): rounds A and B to float16 before multiplying (what fp16 or TF32 tensor cores do): too inaccurate
 """10-bit mantissas: errors ~1e-3 relative per product, far outside the float32 tolerance.
 
-Only detectable on a GPU: it compiles cleanly."""
+Only detectable on a GPU: it compiles cleanly.
+"""
 
 import tempfile
 

@@ -2,7 +2,8 @@
 """Right for square_512; on odd shapes the last tiles read past the ends of A and B
 (the driver puts NaN there) and write past the end of C.
 
-Only detectable on a GPU: it compiles cleanly."""
+Only detectable on a GPU: it compiles cleanly.
+"""
 
 import tempfile
 

@@ -34,7 +34,7 @@ def normalise_kernel(y_ptr, x_ptr, max_ptr, sum_ptr, x_row_stride, y_row_stride,
     row = tl.program_id(0).to(tl.int64)
     c = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
     mask = c < n_cols
-    x = tl.load(x_ptr + row * x_row_stride + c, mask=mask, other=0.0).to(tl.float32)
+    x = tl.load(x_ptr + row * x_row_stride + c, mask=mask, other=-float("inf")).to(tl.float32)
     y = tl.exp(x - tl.load(max_ptr + row)) / tl.load(sum_ptr + row)
     tl.store(y_ptr + row * y_row_stride + c, y.to(y_ptr.dtype.element_ty), mask=mask)
 

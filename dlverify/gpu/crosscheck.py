@@ -1,0 +1,62 @@
+"""The per-call time the host reports: the child's CUDA events, bounded from below by the host's clock.
+
+The child's events are precise but the child is not trusted: candidate code
+runs in that process and can patch torch.cuda.Event.elapsed_time or
+time.perf_counter, or launch its work on a side stream the events never see.
+The host clocks the whole timed window itself (arrival of the
+gpu_bench_start and gpu_bench_end frames), and knows from a trusted
+calibration run how long the harness's own work in that window takes (L2
+flushes, digests, synchronisations). So
+
+    host floor = (window - allowance) / calls
+
+is a lower bound on the real time per call that the child cannot shrink, and
+the reported figure is
+
+    per call = max(median of the child's event times, host floor).
+
+An honest run's floor sits below its event median (the allowance covers the
+harness), so it gets the precise event figure; a run whose timer claims less
+than the window allows gets the floor instead, and is flagged suspicious when
+the gap is beyond what the harness's own jitter explains.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import asdict, dataclass
+
+ALLOWANCE_MARGIN = 1.10     # the calibration's harness cost, plus 10% for the child's extra Python
+ALLOWANCE_FIXED_S = 0.002   # plus frames, pipe and the reader thread's wake-up, once per window
+SUSPICIOUS_RATIO = 1.25     # floor > 1.25 x event median: more than jitter can explain
+
+
+@dataclass(frozen=True)
+class CrossChecked:
+    seconds: float            # the figure used, per call
+    source: str               # "events" | "host"
+    event_median: float       # what the child's events said, per call (median)
+    host_floor: float | None  # the host's lower bound per call
+    suspicious: bool
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def allowance(calibration_window: float, margin: float = ALLOWANCE_MARGIN, fixed: float = ALLOWANCE_FIXED_S) -> float:
+    """Seconds of a window that are the harness's own work, from a trusted run of the same loop with a no-op call."""
+    return margin * max(0.0, calibration_window) + fixed
+
+
+def cross_check(event_seconds: list[float], window: float | None, harness_seconds: float,
+                suspicious_ratio: float = SUSPICIOUS_RATIO) -> CrossChecked:
+    """The per-call figure from the child's event times and the host-clocked window (both for the same calls)."""
+    if not event_seconds:
+        raise ValueError("no timed calls")
+    median = statistics.median(event_seconds)
+    if window is None:
+        return CrossChecked(median, "events", median, None, False)
+    floor = max(0.0, (window - harness_seconds) / len(event_seconds))
+    if floor > median:
+        return CrossChecked(floor, "host", median, floor, floor > suspicious_ratio * median)
+    return CrossChecked(median, "events", median, floor, False)

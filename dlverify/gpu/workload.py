@@ -1,0 +1,130 @@
+"""The work of one bench call, per exercise: bytes an ideal implementation moves, and FLOPs.
+
+These are the numerators of GB/s and TFLOP/s, so they count what the task
+needs, never what a given implementation happens to do: a softmax that
+reads its input three times still gets credit for one read and one write.
+`bound` says which speed of light the figure is held against: the copy
+bandwidth ("memory") or the matmul peak of `dtype` ("compute").
+Conventions (stated once, here, and in docs/THROUGHPUT.md):
+
+- a multiply-add is 2 FLOPs; exp, max and division count 1 each;
+- attention follows FlashAttention's accounting: forward = 2 matmuls over the
+  allowed (query, key) pairs, backward = 2.5x forward (5 matmuls, the
+  scores recomputed), whether or not an implementation recomputes them;
+- bytes are element size x elements read once and written once.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+ITEMSIZE = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2}
+
+
+@dataclass(frozen=True)
+class Work:
+    bytes: float          # moved by an ideal implementation, per call
+    flops: float          # per call
+    bound: str            # "memory" | "compute": the speed of light it is scored against
+    dtype: str            # the dtype whose peak applies (compute-bound work)
+    shape: str            # the case's shape, for reports
+    steps: int = 0        # optimizer steps per call (training loops), for steps/s
+
+    @property
+    def intensity(self) -> float:
+        """FLOPs per byte: where the work sits on the roofline."""
+        return self.flops / self.bytes if self.bytes else math.inf
+
+
+def workload(exercise_id: str, params: dict) -> Work:
+    try:
+        fn = _WORK[exercise_id]
+    except KeyError:
+        raise KeyError(f"no workload model for exercise {exercise_id!r}") from None
+    return fn(params)
+
+
+def _softmax(p: dict) -> Work:
+    m, n, dtype = int(p["M"]), int(p["N"]), p["dtype"]
+    # read x once, write y once: 2 * M * N elements; per element max, subtract, exp, sum, divide
+    return Work(bytes=2.0 * m * n * ITEMSIZE[dtype], flops=5.0 * m * n, bound="memory", dtype=dtype,
+                shape=f"{m}x{n} {dtype}")
+
+
+def causal_pairs(lq: int, lk: int) -> int:
+    """(query, key) pairs a causal mask allows: key j <= query i, top-left aligned as the grader does."""
+    return sum(min(i + 1, lk) for i in range(lq))
+
+
+def _attention(p: dict) -> Work:
+    dtype = p["dtype"]
+    if p.get("entry", "attention") == "mhsa":
+        return _mhsa(p)
+    b, h, lq, lk, d = int(p["B"]), int(p["H"]), int(p["Lq"]), int(p["Lk"]), int(p["D"])
+    dv = int(p.get("Dv", d))
+    pairs = causal_pairs(lq, lk) if p.get("causal") else lq * lk
+    forward = 2.0 * b * h * pairs * (d + dv)            # S = Q K^T, then O = P V
+    backward = p.get("backward", False)
+    flops = forward * (3.5 if backward else 1.0)        # + 2.5x forward for dQ, dK, dV
+    size = ITEMSIZE[dtype]
+    qkvo = b * h * (lq * d + lk * d + lk * dv + lq * dv)  # read q, k, v; write out
+    moved = qkvo + (b * h * (lq * d + lk * d + lk * dv + 2 * lq * dv + lq * d + lk * d + lk * dv) if backward else 0)
+    kind = "fwd+bwd" if backward else "fwd"
+    return Work(bytes=float(moved * size), flops=flops, bound="compute", dtype=dtype,
+                shape=f"({b}, {h}, {lq}, {lk}, {d}) {dtype} {'causal ' if p.get('causal') else ''}{kind}")
+
+
+def _mhsa(p: dict) -> Work:
+    b, t, e, h, dtype = int(p["B"]), int(p["T"]), int(p["E"]), int(p["H"]), p["dtype"]
+    pairs = causal_pairs(t, t) if p.get("causal") else t * t
+    forward = 2.0 * b * t * e * 3 * e + 2.0 * b * t * e * e + 2.0 * b * h * pairs * 2 * (e // h)
+    flops = forward * (3.0 if p.get("backward") else 1.0)
+    moved = (2 * b * t * e + 4 * e * e) * ITEMSIZE[dtype]
+    return Work(bytes=float(moved), flops=flops, bound="compute", dtype=dtype, shape=f"({b}, {t}, {e}) H={h} {dtype}")
+
+
+def _training_step_flops(batch: int, d: int, hidden: int, classes: int) -> float:
+    # forward: x W1^T (B, d)@(d, hidden), a W2^T (B, hidden)@(hidden, classes): 2B(dh + hc)
+    # backward: dW2 and dA for the second layer (2 x 2Bhc), dW1 for the first (2Bdh; x needs no gradient)
+    return 2.0 * batch * (d * hidden + hidden * classes) + 2.0 * batch * (2 * hidden * classes + d * hidden)
+
+
+def _mixed_precision(p: dict) -> Work:
+    d, hidden, classes = int(p["d"]), int(p["hidden"]), int(p["classes"])
+    n, batch, dtype = int(p["n_batches"]), int(p["batch"]), p["dtype"]
+    accum = int(p.get("accum_steps", 1))
+    steps = -(-n // accum)
+    n_params = hidden * d + hidden + classes * hidden + classes
+    # the batches read once (float32), and per optimizer step the float32 weights, their
+    # gradients and the optimizer state read and written once: a floor, not what autocast copies
+    moved = 4.0 * n * batch * (d + 2) + steps * 4.0 * n_params * 6
+    return Work(bytes=moved, flops=n * _training_step_flops(batch, d, hidden, classes), bound="compute",
+                dtype=dtype, shape=f"MLP {d}-{hidden}-{classes}, {n}x{batch} rows, {dtype}", steps=steps)
+
+
+def _matmul(p: dict) -> Work:
+    m, n, k = int(p["M"]), int(p["N"]), int(p["K"])
+    # A and B read once, C written once; float32 throughout
+    return Work(bytes=4.0 * (m * k + k * n + m * n), flops=2.0 * m * n * k, bound="compute", dtype="float32",
+                shape=f"{m}x{n}x{k} float32")
+
+
+def _backprop_mlp(p: dict) -> Work:
+    widths, n = [int(w) for w in p["widths"]], int(p["N"])
+    layers = list(zip(widths[:-1], widths[1:]))
+    forward = sum(2.0 * n * a * b for a, b in layers)
+    # backward: dW for every layer, dA for every layer but the first (x needs no gradient)
+    backward = sum(2.0 * n * a * b for a, b in layers) + sum(2.0 * n * a * b for a, b in layers[1:])
+    moved = 8.0 * (n * widths[0] + n + 2 * sum(a * b + b for a, b in layers))
+    return Work(bytes=moved, flops=forward + backward, bound="compute", dtype="float64",
+                shape=f"widths {widths}, N={n} float64")
+
+
+_WORK = {
+    "triton_softmax": _softmax,
+    "attention": _attention,
+    "mixed_precision": _mixed_precision,
+    "cuda_matmul": _matmul,
+    "backprop_mlp": _backprop_mlp,
+}

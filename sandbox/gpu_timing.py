@@ -1,0 +1,515 @@
+"""GPU timing in the sandbox: CUDA events around each call, an L2 flush before it, fresh inputs.
+
+Both processes of the child take part (see child.py and worker.py):
+
+    runner                                   worker (candidate code)
+    bench_load  x pool size  ------------>   inputs onto the device, one slot each
+    bench_warm  ------------------------->   warm-up by time on slot 0 only
+    gpu_bench_start -> host
+    bench_run   ------------------------->   per remaining slot: flush L2, event, call,
+                                             event; digest of the outputs
+    gpu_bench_end (times, digests) -> host
+    draws the calls to check (secrets)
+    gpu_bench_drawn -> host
+    bench_output x drawn  --------------->   those calls' outputs, as data
+    bench_output -> host (each)
+
+Nothing the worker says is trusted. The host clocks the window between
+gpu_bench_start and gpu_bench_end itself, so a patched timer or work left on
+a side stream cannot make a call look faster than that window allows
+(dlverify/gpu/crosscheck.py). The digests of every call's outputs reach the
+runner before it draws which calls are checked, with randomness the worker
+cannot see (the runner is another process, not dumpable), so skipping the
+work of a call and computing its answer only if asked is a digest mismatch.
+Each timed call has a pool slot of its own: an answer cached from an earlier
+call never applies.
+
+The host loads this same file by path for trusted work (the torch baseline,
+the harness's calibration, the digest of what came back), so nothing here is
+imported at module level but the standard library.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import secrets
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+# Warm-up by time, not by count: the first call pays for compilation and
+# autotuning, then calls go on until WARMUP_SECONDS have passed after it
+# (clocks ramp up, the allocator settles). WARMUP_CAP_SECONDS bounds it all.
+WARMUP_SECONDS = 0.3
+WARMUP_CAP_SECONDS = 60.0
+# Stop once the standard error of the mean is below 1% of the mean, after at
+# least MIN_CALLS calls; or when the pool has no fresh input left; or after
+# TIME_CAP_SECONDS of timed calls. dlverify/gpu/stats.py uses this same rule.
+TARGET_REL_SEM = 0.01
+MIN_CALLS = 5
+TIME_CAP_SECONDS = 10.0
+# Calls between two synchronisations: the GPU runs a round back to back, and
+# the events are read (and the rule checked) at the round's end.
+ROUND = 4
+# Calls whose outputs come back to be checked, per case: each crosses the
+# channel, and GPU-sized outputs are hundreds of MiB.
+REVEALED_CALLS = 2
+DIGEST_BLOCK = 4096
+BENCH_OPS = ("bench_load", "bench_warm", "bench_run", "bench_output", "bench_free")
+
+
+# ----------------------------------------------------------------------------- shared rules
+
+def timed_slots(pool_size: int) -> list[int]:
+    """Pool slots the timed calls use, in order; slot 0 is the warm-up's alone.
+
+    With a pool of one the warm-up input is timed too (there is nothing else).
+    The host applies this same rule (loaded by path) to know each call's input.
+    """
+    return list(range(1, pool_size)) if pool_size > 1 else [0]
+
+
+def flush_size(l2_bytes: int) -> int:
+    """Bytes written before each timed call: twice the L2, in whole MiB, at least 1 MiB."""
+    mib = 1 << 20
+    return max(mib, -(-2 * max(0, int(l2_bytes)) // mib) * mib)
+
+
+def relative_sem(values: list[float]) -> float:
+    """Standard error of the mean over the mean; inf with fewer than two values."""
+    n = len(values)
+    if n < 2:
+        return math.inf
+    mean = sum(values) / n
+    if mean <= 0:
+        return math.inf
+    var = sum((v - mean) ** 2 for v in values) / (n - 1)
+    return math.sqrt(var / n) / mean
+
+
+def stop_reason(values: list[float], elapsed: float, left: int, *, target: float = TARGET_REL_SEM,
+                min_calls: int = MIN_CALLS, cap: float = TIME_CAP_SECONDS) -> str | None:
+    """Why the timed phase ends now ("precise", "pool", "time"), or None to go on."""
+    if len(values) >= min_calls and relative_sem(values) < target:
+        return "precise"
+    if left <= 0:
+        return "pool"
+    if elapsed >= cap:
+        return "time"
+    return None
+
+
+def draw(calls: int, count: int = REVEALED_CALLS) -> list[int]:
+    """Which calls get checked: the OS's randomness, drawn after every call is committed."""
+    return sorted(secrets.SystemRandom().sample(range(calls), min(count, calls)))
+
+
+# ----------------------------------------------------------------------------- clocks
+
+class CudaClock:
+    """CUDA events on the current stream, and a buffer written to flush the L2."""
+
+    kind = "cuda-events"
+
+    def __init__(self, device: Any = None):
+        import torch
+
+        self._torch = torch
+        index = device if device is not None else torch.cuda.current_device()
+        props = torch.cuda.get_device_properties(index)
+        # An unknown L2 size: flush 256 MiB, twice any L2 shipped so far.
+        l2 = int(getattr(props, "L2_cache_size", 0) or (128 << 20))
+        self.flush_bytes = flush_size(l2)
+        self._buffer = torch.empty(self.flush_bytes, dtype=torch.uint8, device=torch.device("cuda", index))
+
+    def flush(self) -> None:
+        # Writes every byte, so whatever the last call left in L2 is evicted and
+        # no call starts with its inputs already cached.
+        self._buffer.zero_()
+
+    def mark(self):
+        event = self._torch.cuda.Event(enable_timing=True)
+        event.record()
+        return event
+
+    def sync(self) -> None:
+        self._torch.cuda.synchronize()
+
+    def seconds(self, start, end) -> float:
+        return start.elapsed_time(end) / 1e3  # elapsed_time is in ms
+
+
+class WallClock:
+    """The CPU stand-in with the same interface: perf_counter marks, an optional flush buffer."""
+
+    kind = "perf-counter"
+
+    def __init__(self, flush_bytes: int = 0):
+        self.flush_bytes = flush_bytes
+        self._buffer = bytearray(flush_bytes) if flush_bytes else None
+
+    def flush(self) -> None:
+        if self._buffer is not None:
+            self._buffer[:] = bytes(len(self._buffer))
+
+    def mark(self) -> float:
+        return time.perf_counter()
+
+    def sync(self) -> None:
+        pass
+
+    def seconds(self, start: float, end: float) -> float:
+        return end - start
+
+
+# ----------------------------------------------------------------------------- digests
+
+tl = None  # triton.language, bound on first use (the kernel below is compiled lazily)
+
+
+def _digest_kernel(words_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    # one int64 partial sum per block of words: read n words once, write n / BLOCK sums
+    pid = tl.program_id(0)
+    offs = pid * BLOCK + tl.arange(0, BLOCK)
+    words = tl.load(words_ptr + offs, mask=offs < n, other=0).to(tl.int64)
+    tl.store(out_ptr + pid, tl.sum(words, axis=0))
+
+
+_kernel = None
+
+
+def _triton_partials(words):
+    """Partial sums by a Triton kernel: for workers whose rules block torch's sum (triton_softmax)."""
+    global tl, _kernel
+    import torch
+
+    if _kernel is None:
+        import triton
+        import triton.language as language
+
+        tl = language
+        _kernel = triton.jit(_digest_kernel)
+    blocks = -(-words.numel() // DIGEST_BLOCK)
+    out = torch.empty(max(blocks, 1), dtype=torch.int64, device=words.device)
+    if blocks:
+        _kernel[(blocks,)](words, out, words.numel(), BLOCK=DIGEST_BLOCK)
+    else:
+        out.zero_()
+    return out
+
+
+def digest_parts(outputs: dict, *, use_triton: bool = False) -> list:
+    """Start a digest of every output: device tensors are summed on the device, without a sync.
+
+    A tensor's part is the sum of its raw bits read as integers (2-byte
+    elements as int16, 1-byte as uint8, wider ones as int32 words), so any
+    change to any element changes it unless another change cancels it
+    exactly. Only ops every exercise allows are used: views, copies and, where
+    the rules block torch's sum, a Triton kernel.
+    """
+    parts = []
+    for key in sorted(outputs, key=str):
+        value = outputs[key]
+        if hasattr(value, "detach") and hasattr(value, "element_size"):  # a torch tensor
+            import torch
+
+            flat = value.detach().contiguous().reshape(-1)
+            if flat.dtype == torch.bool:
+                flat = flat.to(torch.uint8)
+            words = flat.view({1: torch.uint8, 2: torch.int16}.get(flat.element_size(), torch.int32))
+            if words.device.type == "cpu":
+                total = _numpy_sum(words.numpy())
+            elif use_triton:
+                total = _triton_partials(words)
+            else:
+                total = words.sum(dtype=torch.int64).reshape(1)
+            parts.append([str(key), str(flat.dtype).replace("torch.", ""), flat.numel(), total])
+        elif hasattr(value, "dtype") and hasattr(value, "tobytes"):  # a numpy array
+            import numpy as np
+
+            flat = np.ascontiguousarray(value).reshape(-1)
+            size = flat.dtype.itemsize
+            words = flat.view({1: np.uint8, 2: np.int16}.get(size, np.int32)) if size <= 2 or size % 4 == 0 \
+                else flat.view(np.uint8)
+            parts.append([str(key), str(flat.dtype), int(flat.size), _numpy_sum(words)])
+        else:  # a number or a string: small, kept as its repr
+            parts.append([str(key), type(value).__name__, 1, repr(value)[:64]])
+    return parts
+
+
+def _numpy_sum(words) -> int:
+    import numpy as np
+
+    return int(words.astype(np.int64).sum(dtype=np.int64))
+
+
+def finish_digest(parts: list) -> list:
+    """[key, dtype, count, sum] per output, JSON-able (reads device sums back: call after a sync)."""
+    done = []
+    for key, dtype, count, total in parts:
+        if hasattr(total, "cpu"):  # device partial sums: copy back, add up in numpy (no torch op)
+            total = _numpy_sum(total.cpu().numpy())
+        done.append([key, dtype, count, total])
+    return done
+
+
+def digest(outputs: dict, *, use_triton: bool = False) -> list:
+    return finish_digest(digest_parts(outputs, use_triton=use_triton))
+
+
+# ----------------------------------------------------------------------------- moving data
+
+def _is_tensor(value) -> bool:
+    return hasattr(value, "element_size") and hasattr(value, "detach")
+
+
+def to_device(value, device: str):
+    """Tensors (in dicts, lists, tuples) onto the device; everything else unchanged."""
+    if _is_tensor(value):
+        return value.to(device)
+    if isinstance(value, dict):
+        return {k: to_device(v, device) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(to_device(v, device) for v in value)
+    return value
+
+
+def to_host(value):
+    if _is_tensor(value):
+        return value.detach().cpu()
+    if isinstance(value, dict):
+        return {k: to_host(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(to_host(v) for v in value)
+    return value
+
+
+# ----------------------------------------------------------------------------- the timed loop
+
+@dataclass
+class Prepared:
+    """One pool slot ready to run: call() is the timed part, collect() turns its result into outputs."""
+
+    call: Callable[[], Any]
+    collect: Callable[[Any], dict]
+
+
+@dataclass
+class Timing:
+    seconds: list[float] = field(default_factory=list)     # per timed call, by the clock
+    digests: list[list] = field(default_factory=list)      # per timed call
+    outputs: list[dict] = field(default_factory=list)      # per timed call, still on the device
+    stop: str = ""
+
+
+def _nothing():
+    return contextlib.nullcontext()
+
+
+def warm_up(slot: Prepared, clock, *, guard=_nothing, quiet=_nothing, use_triton: bool = False,
+            seconds: float = WARMUP_SECONDS, cap: float = WARMUP_CAP_SECONDS) -> tuple[int, float]:
+    """Run one slot until `seconds` have passed after its first call; returns (calls, seconds)."""
+    began = time.perf_counter()
+    calls = 0
+    first_done = None
+    while True:
+        clock.flush()
+        with guard():
+            result = slot.call()
+        with quiet():
+            outputs = slot.collect(result)
+        finish_digest(digest_parts(outputs, use_triton=use_triton))  # the digest path warms up too
+        clock.sync()
+        calls += 1
+        now = time.perf_counter()
+        first_done = first_done or now
+        if now - first_done >= seconds or now - began >= cap:
+            return calls, now - began
+
+
+def run_timed(slots: list[Prepared], clock, *, guard=_nothing, quiet=_nothing, use_triton: bool = False,
+              round_size: int = ROUND, stop: Callable[..., str | None] = stop_reason) -> Timing:
+    """Time one call per slot, in order, until the stopping rule says enough.
+
+    guard: the context the candidate's call runs in (the worker's rule watch);
+    it is entered before the start event and left after the end event, so its
+    own cost stays outside the events. quiet: the context for collect (the
+    watch without the per-call launch rule).
+    """
+    timing = Timing()
+    began = time.perf_counter()
+    i = 0
+    while i < len(slots):
+        pending = []
+        for slot in slots[i:i + round_size]:
+            clock.flush()
+            with guard():
+                start = clock.mark()
+                result = slot.call()
+                end = clock.mark()
+            with quiet():
+                outputs = slot.collect(result)
+            pending.append((start, end, outputs, digest_parts(outputs, use_triton=use_triton)))
+        clock.sync()
+        for start, end, outputs, parts in pending:
+            timing.seconds.append(clock.seconds(start, end))
+            timing.digests.append(finish_digest(parts))
+            timing.outputs.append(outputs)
+        i += len(pending)
+        timing.stop = stop(timing.seconds, time.perf_counter() - began, len(slots) - i) or ""
+        if timing.stop:
+            break
+    timing.stop = timing.stop or "pool"
+    return timing
+
+
+# ----------------------------------------------------------------------------- worker side
+
+def split_call(driver, module, params: dict, inputs: dict, device: str) -> tuple[Prepared, bool]:
+    """The driver's bench_call when it has one (exact: the candidate's work only), else its run().
+
+    Without bench_call the timed span is the driver's whole run(): the inputs
+    are already on the device, but the copy of the outputs back to the host is
+    timed too, so the figure understates the kernel's speed.
+    """
+    hook = getattr(driver, "bench_call", None)
+    if callable(hook):
+        call, collect = hook(module, params, inputs, device)
+        return Prepared(call, collect), True
+    return Prepared(lambda: driver.run(module, params, inputs, device), lambda outputs: outputs), False
+
+
+class BenchWorker:
+    """The worker's state for one bench case at a time; `handle` serves the runner's bench_* requests.
+
+    Candidate errors propagate: the worker reports them like a failed call.
+    """
+
+    def __init__(self, module, driver, guards, device: str, io_kind: str, codec, clock=None):
+        self.module, self.driver, self.guards, self.device = module, driver, guards, device
+        self.io_kind, self.codec = io_kind, codec
+        self._clock = clock
+        self.slots: list[Prepared] = []
+        self.exact = True
+        self.timing: Timing | None = None
+        # triton_softmax's rules block torch's sum even for the grader's own digest
+        self.use_triton = "sum" in getattr(guards, "forbidden_ops", ())
+
+    @property
+    def clock(self):
+        if self._clock is None:
+            self._clock = CudaClock()
+        return self._clock
+
+    def quiet(self):
+        """The rule watch without the per-call launch rule (for driver code around the call)."""
+        stack = getattr(self.guards, "_mode_stack", None)
+        if stack is not None and self.guards.forbidden_ops and "torch" in sys.modules:
+            return stack()
+        return contextlib.nullcontext()
+
+    def handle(self, header: dict, payload: bytes) -> tuple[dict, bytes]:
+        op = header.get("op")
+        if op == "bench_load":
+            inputs = to_device(self.codec.loads(payload, self.io_kind), self.device)
+            with self.quiet():
+                prepared, self.exact = split_call(self.driver, self.module, header.get("params") or {}, inputs,
+                                                  self.device)
+            self.slots.append(prepared)
+            return {"slot": len(self.slots) - 1}, b""
+        if op == "bench_warm":
+            calls, seconds = warm_up(self.slots[0], self.clock, guard=self.guards.watching_call, quiet=self.quiet,
+                                     use_triton=self.use_triton)
+            self.clock.sync()
+            return {"warmup_calls": calls, "warmup_seconds": seconds, "flush_bytes": self.clock.flush_bytes,
+                    "clock": self.clock.kind, "exact": self.exact}, b""
+        if op == "bench_run":
+            order = timed_slots(len(self.slots))
+            self.timing = run_timed([self.slots[s] for s in order], self.clock, guard=self.guards.watching_call,
+                                    quiet=self.quiet, use_triton=self.use_triton)
+            self.slots = []  # the inputs are no longer needed: free them before outputs are copied back
+            return {"seconds": self.timing.seconds, "digests": self.timing.digests, "stop": self.timing.stop}, b""
+        if op == "bench_output":
+            index = header.get("index")
+            outputs = self.timing.outputs[index] if self.timing and isinstance(index, int) and \
+                0 <= index < len(self.timing.outputs) else {}
+            return {"index": index}, self.codec.dumps(to_host(outputs), self.io_kind)
+        if op == "bench_free":
+            self.slots, self.timing = [], None
+            return {}, b""
+        raise ValueError(f"unknown bench op {op!r}")  # the runner's bug, not the candidate's
+
+
+# ----------------------------------------------------------------------------- runner side
+
+class BenchError(Exception):
+    """A bench request failed in the worker: kind and message as it reported them."""
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(message)
+        self.kind, self.message = kind, message
+
+
+def _request(worker, header: dict, payload: bytes = b"") -> tuple[dict, bytes]:
+    worker.send(header, payload)
+    reply, data = worker.receive()
+    if reply.get("type") == "result":
+        return reply, data
+    if reply.get("type") == "error":
+        raise BenchError(str(reply.get("kind", "exception"))[:20], str(reply.get("message", ""))[:4000])
+    worker.abort(f"the submission sent the grader a message it did not ask for ({str(reply.get('type'))[:40]!r})")
+    raise BenchError("exception", "protocol")  # abort does not return
+
+
+def _number(value) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _clean_digests(digests, calls: int) -> list:
+    """What the worker sent, bounded: at most one digest per call, 64 short entries each."""
+    if not isinstance(digests, list):
+        return []
+    out = []
+    for item in digests[:calls]:
+        entries = []
+        for entry in item[:64] if isinstance(item, list) else []:
+            if isinstance(entry, list) and len(entry) == 4:
+                key, dtype, count, total = entry
+                entries.append([str(key)[:64], str(dtype)[:16], count if isinstance(count, int) else -1,
+                                total if isinstance(total, int) else str(total)[:64]])
+        out.append(entries)
+    return out
+
+
+def run_gpu_benches(job: dict, worker, channel) -> None:
+    """Every bench case of the job, timed in the worker, framed for the host (runs in the runner)."""
+    for bench in job["bench"]:
+        name = bench["name"]
+        try:
+            for path in bench["inputs"]:
+                with open(path, "rb") as f:
+                    _request(worker, {"op": "bench_load", "params": bench["params"]}, f.read())
+            warm, _ = _request(worker, {"op": "bench_warm"})
+            limit = len(timed_slots(len(bench["inputs"])))
+            channel.send({"event": "gpu_bench_start", "name": name, "calls_at_most": limit,
+                          "warmup_calls": _number(warm.get("warmup_calls")),
+                          "warmup_seconds": _number(warm.get("warmup_seconds")),
+                          "flush_bytes": _number(warm.get("flush_bytes")), "clock": str(warm.get("clock"))[:20],
+                          "exact": warm.get("exact") is True})
+            timed, _ = _request(worker, {"op": "bench_run"})
+            seconds = [_number(s) for s in timed.get("seconds", [])[:limit]] \
+                if isinstance(timed.get("seconds"), list) else []
+            channel.send({"event": "gpu_bench_end", "name": name, "seconds": seconds,
+                          "digests": _clean_digests(timed.get("digests"), limit), "stop": str(timed.get("stop"))[:20]})
+            drawn = draw(len(seconds))
+            channel.send({"event": "gpu_bench_drawn", "name": name, "indices": drawn})
+            for index in drawn:
+                _, data = _request(worker, {"op": "bench_output", "index": index})
+                channel.send({"event": "bench_output", "name": name, "index": index}, data)
+            _request(worker, {"op": "bench_free"})
+            channel.send({"event": "gpu_bench_done", "name": name})
+        except BenchError as exc:
+            channel.send({"event": "case_error", "name": name, "kind": exc.kind, "message": exc.message})
+            return

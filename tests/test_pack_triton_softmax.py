@@ -1,0 +1,339 @@
+"""Host-side tests of the triton_softmax pack: inputs, trusted answer, check, driver, rules, kernel.
+
+The sandboxed path (reference, known-good and known-bad solutions graded for
+real) is covered by test_packs.py. Triton code runs here under the
+interpreter: TRITON_INTERPRET is set for the whole module, since Triton reads
+it both when @triton.jit runs and, lazily, on the first launch.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+import textwrap
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from dlverify import paths, registry
+from dlverify.cases import Case
+from dlverify.packs import load_pack
+
+EXERCISE = "triton_softmax"
+SEED = 20240611
+SHARED_START = "# --- kernel and launcher"
+SHARED_END = "# --- end of the part shared"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def interpreter():
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TRITON_INTERPRET", "1")
+        yield
+
+
+@pytest.fixture(scope="module")
+def pack():
+    return load_pack(registry.get_exercise(EXERCISE))
+
+
+@pytest.fixture(scope="module")
+def ctx(pack):
+    return pack.context("cpu")
+
+
+@pytest.fixture(scope="module")
+def driver(ctx):
+    # In the child /sandbox is on sys.path, which is how the driver finds contract.py.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.syspath_prepend(str(paths.sandbox_dir()))
+        return ctx.driver
+
+
+def load_interpreted(path, name):
+    """Load a Triton file by path (the `interpreter` fixture has set TRITON_INTERPRET)."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def reference(pack, interpreter):
+    return load_interpreted(pack.reference_path, "_test_triton_softmax_reference")
+
+
+@pytest.fixture(scope="module")
+def kernel_file(interpreter):
+    return load_interpreted(paths.kernels_dir() / "triton_softmax.py", "_test_triton_softmax_kernel")
+
+
+def by_name(pack, name: str) -> Case:
+    return next(c for c in pack.cases if c.name == name)
+
+
+def cpu_check_cases(pack, ctx):
+    return [c for c in pack.check_cases("cpu") if pack.grader.not_run_reason(c, ctx) is None]
+
+
+# --- cases and make_inputs --------------------------------------------------------------
+
+def test_cases_cover_the_contract(pack, kernel_file):
+    checks = [c for c in pack.cases if c.kind == "check"]
+    cpu = [c for c in checks if "cpu" in c.devices]
+    params = [c.params for c in cpu]
+    assert any(p["N"] == 1 for p in params)
+    assert any(p["M"] == 1 for p in params)
+    assert any(p["N"] & (p["N"] - 1) for p in params)                        # N not a power of two
+    assert any(p["N"] > kernel_file.MAX_FUSED_BLOCK for p in params)          # the reference's loop path
+    assert any(p.get("offset", 0) >= 1e4 for p in params)
+    assert any(p.get("offset", 0) <= -1e4 for p in params)
+    assert any(p.get("equal") for p in params)
+    assert {p["dtype"] for p in params} == {"float32", "float16", "bfloat16"}
+    assert set(pack.tolerances) == {"float32", "float16", "bfloat16"}
+    bench = [c for c in pack.cases if c.kind == "bench"]
+    assert [c.devices for c in bench if "cpu" in c.devices] == [("cpu",)]
+    assert {(c.params["M"], c.params["N"], c.params["dtype"]) for c in bench if c.devices == ("cuda",)} == {
+        (8192, 8192, "float16"), (8192, 8192, "bfloat16"), (4096, 32768, "float16"), (4096, 32768, "bfloat16")}
+
+
+def test_inputs_follow_the_seed_and_the_case(pack):
+    for case in pack.cases:
+        p = case.params
+        x = pack.grader.make_inputs(case, SEED)["x"]
+        assert type(x) is torch.Tensor and x.is_contiguous(), case.name
+        assert x.shape == (p["M"], p["N"]) and x.dtype == getattr(torch, p["dtype"]), case.name
+        if p["M"] * p["N"] > 1 << 20:
+            continue  # the GPU-sized ones: shape and dtype are enough
+        assert torch.equal(x, pack.grader.make_inputs(case, SEED)["x"]), case.name
+        assert not torch.equal(x, pack.grader.make_inputs(case, SEED + 1)["x"]), case.name
+        assert torch.isfinite(x).all(), case.name
+
+
+def test_large_offsets_overflow_or_underflow_a_naive_exp(pack):
+    for name in ("large_magnitude_1e4", "fp16_large_offset"):
+        x = pack.grader.make_inputs(by_name(pack, name), SEED)["x"].float()
+        assert torch.isinf(torch.exp(x)).all(), name
+    x = pack.grader.make_inputs(by_name(pack, "very_negative_rows"), SEED)["x"]
+    assert (torch.exp(x).sum(dim=-1) == 0).all()  # 0 / 0 unless the max is subtracted
+
+
+def test_equal_rows_are_constant_and_differ_between_rows(pack):
+    x = pack.grader.make_inputs(by_name(pack, "all_equal_rows"), SEED)["x"]
+    assert (x == x[:, :1]).all()
+    assert x[:, 0].unique().numel() > 1
+
+
+# --- expected ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["odd_37x781", "large_magnitude_1e4", "fp16_odd_33x517", "bf16_odd_17x999"])
+def test_expected_is_float64_softmax_rounded_once(pack, ctx, name):
+    case = by_name(pack, name)
+    x = pack.grader.make_inputs(case, SEED)["x"]
+    want = pack.grader.expected(case, {"x": x}, ctx)["y"]
+    x64 = x.double()
+    e = torch.exp(x64 - x64.max(dim=-1, keepdim=True).values)                 # (M, N)
+    assert want.dtype == x.dtype
+    assert torch.equal(want, (e / e.sum(dim=-1, keepdim=True)).to(x.dtype))
+
+
+def test_expected_of_equal_rows_is_one_over_n(pack, ctx):
+    case = by_name(pack, "all_equal_rows")
+    want = pack.grader.expected(case, pack.grader.make_inputs(case, SEED), ctx)["y"]
+    assert torch.equal(want, torch.full_like(want, 1 / case.params["N"]))
+
+
+# --- check ------------------------------------------------------------------------------
+
+def test_check_accepts_the_answer_and_rejects_broken_outputs(pack, ctx):
+    case = by_name(pack, "fp16_odd_33x517")
+    inputs = pack.grader.make_inputs(case, SEED)
+    want = pack.grader.expected(case, inputs, ctx)
+    y = want["y"]
+
+    def verdict(outputs):
+        return pack.grader.check(case, inputs, outputs, want, ctx)
+
+    assert verdict({"y": y.clone()}).ok
+    assert "dtype" in verdict({"y": y.float()}).message
+    assert "shape" in verdict({"y": y[:, :-1].clone()}).message
+    assert not verdict({"y": y.t().contiguous()}).ok
+    assert "expected a torch.Tensor" in verdict({"y": y.numpy()}).message
+    assert "expected exactly 'y'" in verdict({"y": y, "extra": y}).message
+    assert "expected exactly 'y'" in verdict({}).message
+    assert not verdict([y]).ok
+    nan = y.clone()
+    nan[3, 4] = float("nan")
+    assert "NaN" in verdict({"y": nan}).message
+
+
+def test_check_refuses_a_tensor_subclass(pack, ctx):
+    case = by_name(pack, "odd_5x1000")
+    inputs = pack.grader.make_inputs(case, SEED)
+    want = pack.grader.expected(case, inputs, ctx)
+    fake = torch.nn.Parameter(want["y"].clone(), requires_grad=False)
+    assert "expected a torch.Tensor" in pack.grader.check(case, inputs, {"y": fake}, want, ctx).message
+
+
+@pytest.mark.parametrize("name", ["wide_row_online", "fp16_wide_row"])
+def test_tolerance_catches_a_row_missing_a_few_columns(pack, ctx, name):
+    """Leaving 64 of ~40 000 columns out of the sum must fail, though every probability is tiny."""
+    case = by_name(pack, name)
+    inputs = pack.grader.make_inputs(case, SEED)
+    want = pack.grader.expected(case, inputs, ctx)
+    x = inputs["x"].double()
+    e = torch.exp(x - x.max(dim=-1, keepdim=True).values)                     # (M, N)
+    short = (e / e[:, :-64].sum(dim=-1, keepdim=True)).to(inputs["x"].dtype)
+    assert not pack.grader.check(case, inputs, {"y": short}, want, ctx).ok
+
+
+def test_bfloat16_runs_on_the_gpu_only(pack):
+    cpu, cuda = pack.context("cpu"), pack.context("cuda")
+    for case in pack.cases:
+        bf16 = case.params["dtype"] == "bfloat16"
+        assert (pack.grader.not_run_reason(case, cpu) is not None) == bf16, case.name
+        assert pack.grader.not_run_reason(case, cuda) is None, case.name
+
+
+def test_bytes_moved_is_one_read_and_one_write(pack):
+    assert pack.grader.bytes_moved(by_name(pack, "bench_fp16_8192x8192")) == 2 * 8192 * 8192 * 2
+    assert pack.grader.bytes_moved(by_name(pack, "bench_cpu_64x1024")) == 2 * 64 * 1024 * 4
+
+
+# --- driver -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("softmax, message", [
+    (None, "does not define"),
+    (lambda x: x.tolist(), "must return a torch.Tensor"),
+    (lambda x: torch.nn.Parameter(x.clone(), requires_grad=False), "must return a torch.Tensor"),
+    (lambda x: x[:, :-1].clone(), "shape"),
+    (lambda x: x.double(), "dtype"),
+])
+def test_driver_refuses_a_broken_contract(driver, softmax, message):
+    module = SimpleNamespace() if softmax is None else SimpleNamespace(softmax=softmax)
+    with pytest.raises(driver.ContractError, match=message):
+        driver.run(module, {}, {"x": torch.randn(3, 5)}, "cpu")
+
+
+def test_driver_hands_back_the_answer_on_the_cpu(driver):
+    x = torch.randn(3, 5, dtype=torch.float16)
+    out = driver.run(SimpleNamespace(softmax=lambda t: t.clone()), {}, {"x": x}, "cpu")
+    assert list(out) == ["y"] and type(out["y"]) is torch.Tensor and torch.equal(out["y"], x)
+
+
+# --- the reference, through the driver and the check ----------------------------------
+
+def test_reference_passes_every_cpu_case(pack, ctx, driver, reference):
+    for case in cpu_check_cases(pack, ctx):
+        inputs = pack.grader.make_inputs(case, SEED)
+        outputs = driver.run(reference, case.params, {"x": inputs["x"].clone()}, "cpu")
+        result = pack.grader.check(case, inputs, outputs, pack.grader.expected(case, inputs, ctx), ctx)
+        assert result.ok, f"{case.name}: {result.message}"
+
+
+# --- rules: what the interpreter does must not look like cheating ----------------------
+
+def _ops_seen(call) -> set[str]:
+    """Torch function names and aten op names (overload packets) seen while `call` runs."""
+    from torch.overrides import TorchFunctionMode
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    seen: set[str] = set()
+
+    class Functions(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            seen.add(getattr(func, "__name__", ""))
+            return func(*args, **(kwargs or {}))
+
+    class Ops(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            seen.add(func.overloadpacket.__name__)
+            return func(*args, **(kwargs or {}))
+
+    with Functions(), Ops():
+        call()
+    return seen
+
+
+def test_interpreter_and_driver_use_no_forbidden_op(pack, driver, reference):
+    forbidden = set(pack.exercise.rules.forbidden_ops)
+    for dtype in (torch.float32, torch.float16):
+        for shape in ((37, 781), (2, reference.MAX_FUSED_BLOCK + 5)):  # both kernel paths
+            x = torch.randn(shape, dtype=dtype)
+            seen = _ops_seen(lambda: driver.run(reference, {}, {"x": x}, "cpu"))
+            assert {"copy_", "set_", "empty_like"} <= seen  # the interpreter's own copies were watched
+            assert not seen & forbidden, sorted(seen & forbidden)
+
+
+@pytest.mark.parametrize("cheat", [
+    lambda x: torch.softmax(x, dim=-1),
+    lambda x: torch.exp(x) / torch.exp(x).sum(dim=-1, keepdim=True),
+    lambda x: torch.nn.functional.softmin(-x, dim=-1),
+    lambda x: 2.718281828 ** (x - x.amax(dim=-1, keepdim=True)),
+    lambda x: torch.sigmoid(x),
+])
+def test_torch_softmax_in_any_form_hits_a_forbidden_op(pack, cheat):
+    seen = _ops_seen(lambda: cheat(torch.randn(4, 7)))
+    assert seen & set(pack.exercise.rules.forbidden_ops)
+
+
+def test_forbidden_ops_leave_the_child_harness_working(pack):
+    """The child blocks forbidden aten ops process-wide: its output codec and digests must still run."""
+    script = textwrap.dedent(f"""
+        import os, sys
+        os.environ["TRITON_INTERPRET"] = "1"
+        import torch, triton
+        sys.path.insert(0, {str(paths.sandbox_dir())!r})
+        import codec, gpu_timing
+        from guards import Guards
+        violations = []
+        Guards({{"forbidden_ops": {list(pack.exercise.rules.forbidden_ops)!r}}},
+               lambda rule, detail: violations.append(detail)).block_forbidden_ops()
+        y = torch.rand(3, 5, dtype=torch.float16)
+        gpu_timing.digest({{"y": y}})
+        codec.dumps({{"y": y}}, "torch")
+        assert not violations, violations
+        try:
+            torch.exp(y)
+        except RuntimeError:
+            print("blocked")
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "blocked"  # the blocks were really in place
+
+
+# --- the reference kernel file ----------------------------------------------------------
+
+def _shared_block(text: str) -> str:
+    start = text.index("\n", text.index(SHARED_START)) + 1
+    return text[start:text.index(SHARED_END)]
+
+
+def test_reference_carries_the_kernel_file_verbatim(pack):
+    kernel = (paths.kernels_dir() / "triton_softmax.py").read_text(encoding="utf-8")
+    reference = pack.reference_path.read_text(encoding="utf-8")
+    assert "def softmax_kernel" in _shared_block(kernel)
+    assert _shared_block(kernel) == _shared_block(reference)
+
+
+def test_kernel_file_check_passes_on_odd_shapes_and_both_paths(kernel_file, capsys):
+    shapes = ((37, 781), (1, 1), (5, 1000), (2, kernel_file.MAX_FUSED_BLOCK + 1000))
+    kernel_file.check(shapes=shapes, device="cpu")
+    assert capsys.readouterr().out.count(" ok") == 2 * len(shapes)
+
+
+def test_kernel_file_check_catches_a_wrong_softmax(kernel_file, monkeypatch):
+    right = kernel_file.softmax
+    monkeypatch.setattr(kernel_file, "softmax", lambda x: right(x[:, :1].expand_as(x).contiguous()))
+    with pytest.raises(AssertionError):
+        kernel_file.check(shapes=((5, 1000),), dtypes=(torch.float32,), device="cpu")
+
+
+def test_kernel_file_benchmark_is_skipped_without_a_gpu(kernel_file, capsys):
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is here: the benchmark would run")
+    kernel_file.benchmark()
+    assert "skipped" in capsys.readouterr().out
