@@ -211,6 +211,10 @@ def main(argv: list[str]) -> None:
     channel = Channel(int(argv[4]))
     source = open(inside(job["submission"]), encoding="utf-8").read()
     job["driver"] = inside(job["driver"])
+    for item in job["cases"]:
+        item["inputs"] = inside(item["inputs"])
+    for item in job.get("bench", []):
+        item["inputs"] = [inside(p) for p in item["inputs"]]
 
     # Heavy libraries once, before the fork, so the worker starts warm and their
     # own imports are never the candidate's. numpy-only exercises never import torch.
@@ -235,7 +239,7 @@ def main(argv: list[str]) -> None:
     channel.send({"event": "ready", "worker": worker.confinement})
 
     def run_one(params, inputs_path):
-        with open(inside(inputs_path), "rb") as f:
+        with open(inputs_path, "rb") as f:
             data = f.read()
         return worker.call(params, data)
 
@@ -252,7 +256,7 @@ def main(argv: list[str]) -> None:
         from bench import run_benches
 
         run_benches(job, run_one, channel, lambda exc: getattr(exc, "message", str(exc)),
-                    lambda exc: getattr(exc, "kind", "exception"))
+                    lambda exc: getattr(exc, "kind", "exception"), worker=worker)
 
     channel.send({"event": "done"})
     worker.stop()

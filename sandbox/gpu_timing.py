@@ -309,8 +309,10 @@ def _nothing():
 
 
 def warm_up(slot: Prepared, clock, *, guard=_nothing, quiet=_nothing, use_triton: bool = False,
-            seconds: float = WARMUP_SECONDS, cap: float = WARMUP_CAP_SECONDS) -> tuple[int, float]:
+            seconds: float | None = None, cap: float | None = None) -> tuple[int, float]:
     """Run one slot until `seconds` have passed after its first call; returns (calls, seconds)."""
+    seconds = WARMUP_SECONDS if seconds is None else seconds
+    cap = WARMUP_CAP_SECONDS if cap is None else cap
     began = time.perf_counter()
     calls = 0
     first_done = None

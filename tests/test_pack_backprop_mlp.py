@@ -338,4 +338,8 @@ def test_cases_and_tolerance_are_sane(pack):
     assert len(names) == len(set(names))
     assert [c.kind for c in pack.cases].count("bench") == 1
     assert all(c.devices == ("cpu",) for c in pack.cases)
-    assert set(pack.tolerances) == {"float64"}
+    rows = {c.params.get("tolerance", "float64") for c in pack.cases}
+    assert rows == set(pack.tolerances) == {"float64", "float64_large_logits"}
+    # Only the 1e4-logit cases get the looser row.
+    assert all(("logit_scale" in c.params) == (c.params.get("tolerance") == "float64_large_logits")
+               for c in pack.cases)

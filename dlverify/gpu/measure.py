@@ -326,4 +326,5 @@ def summarize_cases(figure: Throughput, exercise_id: str, cases: list[dict], not
 
 
 def _round(value: float | None, digits: int = 4) -> float | None:
-    return None if value is None else round(value, digits)
+    """To `digits` significant digits (figures span 1e-4 GB/s on a CPU to 1e3 TFLOP/s)."""
+    return None if value is None else float(f"{value:.{digits}g}")

@@ -36,7 +36,8 @@ def make_inputs(case: Case, seed: int) -> dict[str, Any]:
                    pre-activation of those samples is exactly 0;
       logit_scale  rescale the last layer so the logits' std is this (1e4:
                    exp overflows unless the log-sum-exp is shifted);
-      labels       "random" (default) or "same" (every sample the same class).
+      labels       "random" (default) or "same" (every sample the same class);
+      tolerance    the cases.toml tolerance row check() uses (default "float64").
     """
     p = case.params
     widths = [int(w) for w in p["widths"]]
@@ -128,7 +129,7 @@ def check(
         return Check(False, f"missing output(s): {', '.join(missing)}")
     if extra:
         return Check(False, f"unexpected output(s): {', '.join(extra)}")
-    tol = ctx.tolerances["float64"]
+    tol = ctx.tolerances[case.params.get("tolerance", "float64")]
     result = Check(True, max_abs_error=0.0, max_rel_error=0.0)
     for key in output_keys(len(case.params["widths"]) - 1):
         result = result & compare_arrays(key, outputs[key], want[key], tol.atol, tol.rtol,

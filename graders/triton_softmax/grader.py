@@ -20,7 +20,10 @@ DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.
 
 
 def make_inputs(case: Case, seed: int) -> dict[str, Any]:
-    """x = offset + scale * noise, drawn in float64 and rounded once to the dtype.
+    """x = offset + scale * noise, drawn in float32 and rounded once to the dtype.
+
+    The answer is computed from the rounded x itself, so how x was drawn does
+    not matter for exactness; float32 keeps the GPU-sized bench pools quick.
 
     Case params: M, N, dtype, and optionally
       scale   spread of the values within a row (default 1.0);
@@ -36,10 +39,10 @@ def make_inputs(case: Case, seed: int) -> dict[str, Any]:
     offset = float(p.get("offset", 0.0))
     gen = torch.Generator().manual_seed(seed)
     if p.get("equal"):
-        per_row = (torch.rand(m, 1, generator=gen, dtype=torch.float64) * 2 - 1) * offset  # (M, 1)
+        per_row = (torch.rand(m, 1, generator=gen) * 2 - 1) * offset  # (M, 1)
         x = per_row.expand(m, n)
     else:
-        x = offset + scale * torch.randn(m, n, generator=gen, dtype=torch.float64)        # (M, N)
+        x = torch.randn(m, n, generator=gen).mul_(scale).add_(offset)   # (M, N)
     return {"x": x.to(dtype).contiguous()}
 
 

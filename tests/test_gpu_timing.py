@@ -1,0 +1,474 @@
+"""The GPU timing harness (sandbox/gpu_timing.py) and the host's checks of what it reports.
+
+Without a GPU, the harness runs on its CPU stand-in clock: the same loop, the
+same runner/worker protocol (under an exercise's real rule guards, in a
+subprocess), the same digests and draws, the same host-side verification.
+Tests marked `gpu` time real CUDA work and are skipped without a device.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import pickle
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from dlverify import paths
+from dlverify.cases import Case
+from dlverify.channel import Frame
+from dlverify.gpu import harness, stats
+from dlverify.gpu.measure import measure_gpu
+from dlverify.gpu.sol import SpeedOfLight
+from dlverify.jobs import Job, PlannedBench, codec
+from dlverify.outcome import CaseStatus
+from dlverify.packs import load_pack
+from dlverify.registry import get_exercise
+from dlverify.result import GradeResult
+
+H = harness()
+needs_gpu = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+# ----------------------------------------------------------------------------- rules shared by both sides
+
+@pytest.mark.parametrize("pool, slots", [(1, [0]), (2, [1]), (4, [1, 2, 3]), (10, list(range(1, 10)))])
+def test_warm_up_slot_is_never_timed_unless_it_is_the_only_one(pool, slots):
+    assert H.timed_slots(pool) == slots
+
+
+def test_flush_is_twice_the_l2_in_whole_mib():
+    assert H.flush_size(50 << 20) == 100 << 20            # H100: 50 MiB L2
+    assert H.flush_size((40 << 20) + 1) == 81 << 20       # rounded up, never below 2x
+    assert H.flush_size(0) == 1 << 20
+
+
+def test_relative_sem_and_the_stopping_rule():
+    flat = [1.0] * 5
+    assert H.relative_sem(flat) == 0.0
+    assert math.isinf(H.relative_sem([1.0]))
+    noisy = [1.0, 2.0, 1.0, 2.0, 1.0]
+    assert H.relative_sem(noisy) == pytest.approx(0.17496, rel=1e-4)  # sd 0.5477 / sqrt(5) / mean 1.4
+    assert H.stop_reason(flat, 0.1, left=3) == "precise"
+    assert H.stop_reason(flat[:4], 0.1, left=3) is None                # fewer than MIN_CALLS
+    assert H.stop_reason(noisy, 0.1, left=3) is None                   # 16% > 1%: go on
+    assert H.stop_reason(noisy, 0.1, left=0) == "pool"
+    assert H.stop_reason(noisy, H.TIME_CAP_SECONDS, left=3) == "time"
+    # the host's stats module applies the very same rule
+    assert stats.stop_reason(noisy, 0.1, 0) == "pool"
+    assert stats.relative_sem(noisy) == H.relative_sem(noisy)
+
+
+def test_summary_statistics():
+    s = stats.summarize([1.0, 2.0, 3.0, 4.0])
+    assert (s.n, s.median, s.mean) == (4, 2.5, 2.5)
+    assert s.stdev == pytest.approx(1.29099, rel=1e-5)
+    assert s.sem == pytest.approx(s.stdev / 2)
+    assert s.rel_sem == pytest.approx(s.sem / 2.5)
+    assert stats.spread([0.99, 1.0, 1.01]) == pytest.approx(0.02)
+    assert stats.geomean([1.0, 4.0]) == pytest.approx(2.0)
+    assert stats.geomean([1.0, None]) == 1.0
+
+
+def test_draws_are_distinct_calls_of_the_run():
+    for calls in (1, 2, 9):
+        drawn = H.draw(calls)
+        assert drawn == sorted(set(drawn)) and len(drawn) == min(H.REVEALED_CALLS, calls)
+        assert all(0 <= i < calls for i in drawn)
+    assert len({tuple(H.draw(50)) for _ in range(20)}) > 1   # not a fixed choice
+
+
+# ----------------------------------------------------------------------------- digests
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16, torch.float64, torch.int64, torch.bool])
+def test_digest_changes_with_any_one_element(dtype):
+    g = torch.Generator().manual_seed(0)
+    x = (torch.randn(37, 11, generator=g) * 3).to(dtype)
+    before = H.digest({"y": x})
+    changed = x.clone()
+    flat = changed.view(-1)
+    flat[123] = ~flat[123] if dtype == torch.bool else flat[123] + 1
+    assert H.digest({"y": changed}) != before
+    assert H.digest({"y": x.clone()}) == before                     # the bits, not the object
+
+
+def test_digest_is_the_same_from_torch_sum_numpy_and_a_transposed_view():
+    x = torch.randn(64, 33, dtype=torch.float16)
+    words = x.view(torch.int16).reshape(-1)
+    by_torch = int(words.sum(dtype=torch.int64))
+    assert H.digest({"y": x})[0][3] == by_torch
+    assert H.digest({"y": x.numpy()})[0][3] == by_torch
+    assert H.digest({"y": x.t().contiguous().t()}) == H.digest({"y": x})   # a strided view of the same values
+
+
+def test_digest_keeps_numbers_and_key_order():
+    one = H.digest({"b": 1.5, "a": torch.zeros(3)})
+    assert [part[0] for part in one] == ["a", "b"]
+    assert one[1][3] == "1.5" and H.digest({"b": 1.25, "a": torch.zeros(3)}) != one
+
+
+def test_triton_digest_kernel_matches_the_torch_sum():
+    """The worker's digest where the rules block torch's sum (triton_softmax): a Triton kernel, interpreted here."""
+    code = textwrap.dedent("""
+        import sys, torch
+        sys.path.insert(0, sys.argv[1])
+        import gpu_timing
+        for dtype, n in ((torch.float32, 10001), (torch.float16, 4096 * 3 + 7), (torch.bfloat16, 5), (torch.float32, 0)):
+            x = torch.randn(n).to(dtype)
+            words = x.view(torch.int16 if x.element_size() == 2 else torch.int32)
+            partials = gpu_timing._triton_partials(words)
+            assert gpu_timing._numpy_sum(partials.numpy()) == int(words.sum(dtype=torch.int64)), dtype
+        print("ok")
+    """)
+    env = dict(os.environ, TRITON_INTERPRET="1")
+    done = subprocess.run([sys.executable, "-c", code, str(paths.sandbox_dir())], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert done.returncode == 0 and "ok" in done.stdout, done.stderr[-3000:]
+
+
+# ----------------------------------------------------------------------------- the timed loop on a scripted clock
+
+class ScriptedClock:
+    """Marks are call counts; each call's 'duration' comes from a script, as a patched timer's would."""
+
+    kind = "scripted"
+    flush_bytes = 0
+
+    def __init__(self, durations):
+        self.durations, self.flushes, self.syncs, self.n = list(durations), 0, 0, 0
+
+    def flush(self):
+        self.flushes += 1
+
+    def mark(self):
+        self.n += 1
+        return self.n
+
+    def sync(self):
+        self.syncs += 1
+
+    def seconds(self, start, end):
+        return self.durations[(end // 2) - 1]
+
+
+def _slots(n, calls):
+    return [H.Prepared(lambda i=i: (calls.append(i), torch.full((3,), float(i)))[1], lambda y: {"y": y})
+            for i in range(n)]
+
+
+def test_run_timed_stops_once_precise_and_times_each_slot_once_in_order():
+    calls = []
+    clock = ScriptedClock([1e-3] * 20)
+    timing = H.run_timed(_slots(12, calls), clock, round_size=4)
+    assert timing.stop == "precise"                         # identical times: SEM 0 after MIN_CALLS
+    assert calls == list(range(8))                          # two whole rounds; each slot once, in order
+    assert clock.flushes == 8 and clock.syncs == 2          # a flush per call, a sync per round
+    assert timing.seconds == [1e-3] * 8
+    assert [d[0][3] for d in timing.digests] == [H.digest({"y": torch.full((3,), float(i))})[0][3] for i in range(8)]
+    assert torch.equal(timing.outputs[5]["y"], torch.full((3,), 5.0))
+
+
+def test_run_timed_uses_up_the_pool_when_noisy():
+    calls = []
+    timing = H.run_timed(_slots(6, calls), ScriptedClock([1e-3, 3e-3] * 3), round_size=4)
+    assert timing.stop == "pool" and calls == list(range(6)) and len(timing.seconds) == 6
+
+
+def test_run_timed_stops_at_the_time_cap():
+    calls = []
+
+    def stop(values, elapsed, left):
+        return H.stop_reason(values, elapsed, left, cap=0.0)
+
+    timing = H.run_timed(_slots(9, calls), ScriptedClock([1e-3, 5e-3] * 5), round_size=2, stop=stop)
+    assert timing.stop == "time" and len(calls) == 2
+
+
+def test_warm_up_is_by_time_after_the_first_call():
+    calls = []
+
+    def call():
+        calls.append(time.perf_counter())
+        time.sleep(0.15 if len(calls) == 1 else 0.01)      # the first call "compiles"
+
+    n, seconds = H.warm_up(H.Prepared(call, lambda _: {}), H.WallClock(), seconds=0.05)
+    assert n == len(calls) >= 4                             # the compile does not count as warm-up time
+    assert seconds >= 0.2
+
+
+# ----------------------------------------------------------------------------- the protocol, end to end on the CPU
+
+SIMULATION = textwrap.dedent('''
+    """Runner and worker of the GPU protocol in one process, the worker side under the exercise's guards."""
+    import json, os, pickle, sys, time, types, importlib.util
+    sandbox, spec_path, out_path = sys.argv[1:4]
+    sys.path.insert(0, sandbox)
+    spec = json.load(open(spec_path))
+    import torch
+    if spec["framework"] == "triton":
+        import triton
+    import codec, gpu_timing
+    from guards import Guards
+
+    violations = []
+    guards = Guards(spec["rules"], lambda rule, detail: violations.append([rule, detail]))
+    guards.install()
+    loader = importlib.util.spec_from_file_location("driver", spec["driver"])
+    driver = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(driver)
+    module = types.ModuleType("submission")
+    module.__file__ = spec["submission"]
+    sys.modules["submission"] = module
+    exec(compile(open(spec["submission"]).read(), spec["submission"], "exec"), module.__dict__)
+
+    class PatchedClock(gpu_timing.WallClock):
+        """What a submission that patched the timer would report: every call nearly free."""
+        def seconds(self, start, end):
+            return 1e-7
+
+    clock = PatchedClock() if spec.get("patched_timer") else gpu_timing.WallClock()
+    worker = gpu_timing.BenchWorker(module, driver, guards, "cpu", spec["io"], codec, clock=clock)
+    gpu_timing.WARMUP_SECONDS = 0.05
+
+    class Link:  # the runner's WorkerLink, without the pipes
+        def send(self, header, payload=b""):
+            self.request = (header, payload)
+        def receive(self):
+            try:
+                fields, data = worker.handle(*self.request)
+            except Exception as exc:
+                return {"type": "error", "kind": "exception", "message": repr(exc)}, b""
+            return {"type": "result", **fields}, data
+        def abort(self, why):
+            raise SystemExit(why)
+
+    frames = []
+    class Channel:
+        def send(self, header, payload=b""):
+            frames.append((json.loads(json.dumps(header)), payload, time.monotonic()))
+
+    gpu_timing.run_gpu_benches({"bench": spec["bench"]}, Link(), Channel())
+    pickle.dump({"frames": frames, "violations": violations}, open(out_path, "wb"))
+''')
+
+
+def _simulate(tmp_path: Path, exercise_id: str, submission: Path, bench: PlannedBench, tag: str,
+              patched_timer: bool = False) -> dict:
+    exercise = get_exercise(exercise_id)
+    inputs = []
+    for i, item in enumerate(bench.pool):
+        path = tmp_path / f"{tag}-{i}.pt"
+        path.write_bytes(codec().dumps(item, exercise.io))
+        inputs.append(str(path))
+    spec = {
+        "framework": exercise.framework, "io": exercise.io, "submission": str(submission),
+        "driver": str(paths.sandbox_dir() / "drivers" / f"{exercise_id}.py"),
+        "rules": {"forbidden_imports": list(exercise.rules.forbidden_imports),
+                  "allowed_imports": None if exercise.rules.allowed_imports is None
+                  else list(exercise.rules.allowed_imports),
+                  "forbidden_ops": list(exercise.rules.forbidden_ops),
+                  "require_triton_launch": exercise.rules.require_triton_launch},
+        "bench": [{"name": bench.case.name, "params": bench.case.params, "inputs": inputs}],
+        "patched_timer": patched_timer,
+    }
+    spec_path, out_path, script = tmp_path / f"{tag}.json", tmp_path / f"{tag}.pkl", tmp_path / "simulate.py"
+    spec_path.write_text(json.dumps(spec))
+    script.write_text(SIMULATION)
+    env = dict(os.environ, TRITON_INTERPRET="1", OMP_NUM_THREADS="1")
+    done = subprocess.run([sys.executable, str(script), str(paths.sandbox_dir()), str(spec_path), str(out_path)],
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    data = pickle.loads(out_path.read_bytes())
+    data["run"] = SimpleNamespace(frames=[Frame(h, p, t) for h, p, t in data["frames"]])
+    return data
+
+
+@pytest.fixture(scope="module")
+def softmax_setup(tmp_path_factory):
+    pack = load_pack(get_exercise("triton_softmax"))
+    case = Case("bench_sim", {"M": 8, "N": 300, "dtype": "float32", "scale": 2.0}, seed=5, devices=("cpu",),
+                kind="bench")
+    pool = [pack.grader.make_inputs(case, 1000 + i) for i in range(7)]
+    bench = PlannedBench(case, pool)
+    folder = tmp_path_factory.mktemp("sim")
+    job = Job(folder, folder / "job.json", folder / "submission.py", [], [], [bench])
+    reference = pack.reference_path
+    sub = _simulate(folder, "triton_softmax", reference, bench, "submission")
+    ref = _simulate(folder, "triton_softmax", reference, bench, "reference")
+    return SimpleNamespace(pack=pack, bench=bench, job=job, sub=sub, ref=ref, folder=folder)
+
+
+def _cpu_sol():
+    return SpeedOfLight(key="test", device="test cpu", kind="cpu", driver="n/a", cuda=None, torch=torch.__version__,
+                        copy_gbps=10.0, fill_gbps=10.0, matmul_tflops={"float32": 0.1})
+
+
+def _measure(setup, sub_run, result=None):
+    result = result or GradeResult("triton_softmax", "", "", "", CaseStatus.PASSED, "")
+    ctx = setup.pack.context("cpu")
+    figure = measure_gpu(setup.job, setup.pack, ctx, [sub_run], lambda: setup.ref["run"], result,
+                         speed_of_light=_cpu_sol, clock=H.WallClock(), device="cpu")
+    return figure, result
+
+
+def test_protocol_frames_under_the_softmax_rules(softmax_setup):
+    """The worker's side breaks none of triton_softmax's rules (no torch sum, exp, item...), and frames come in order."""
+    sub = softmax_setup.sub
+    assert sub["violations"] == []
+    events = [h["event"] for h, _, _ in sub["frames"]]
+    assert events == ["gpu_bench_start", "gpu_bench_end", "gpu_bench_drawn", "bench_output", "bench_output",
+                      "gpu_bench_done"]
+    start, end, drawn = (h for h, _, _ in sub["frames"][:3])
+    assert start["calls_at_most"] == 6 and start["exact"] is False   # the softmax driver has no bench_call yet
+    assert start["warmup_calls"] >= 2
+    assert 1 <= len(end["seconds"]) <= 6 and len(end["digests"]) == len(end["seconds"])
+    assert len(drawn["indices"]) == min(2, len(end["seconds"]))
+
+
+def test_host_verifies_and_measures_the_simulated_run(softmax_setup):
+    figure, result = _measure(softmax_setup, softmax_setup.sub["run"])
+    assert result.cases == [], [c.message for c in result.cases]
+    assert figure.submission_seconds > 0 and figure.reference_seconds > 0
+    case = figure.per_case[0] if hasattr(figure, "per_case") else None
+    assert figure.gbps == pytest.approx(2 * 8 * 300 * 4 / figure.submission_seconds / 1e9, rel=1e-3)
+    assert figure.sol_fraction == pytest.approx(figure.gbps / 10.0, rel=1e-3)
+    assert figure.vs_torch is not None and figure.vs_torch > 0          # torch.softmax timed on the same pool
+    assert figure.score is not None and 0 <= figure.score <= 1
+    assert "calls" in figure.note and (case is None or case["source"] in ("events", "host"))
+
+
+def _with(run, change):
+    frames = []
+    for f in run.frames:
+        header, payload = change(dict(f.header), f.payload)
+        frames.append(Frame(header, payload, f.arrived))
+    return SimpleNamespace(frames=frames)
+
+
+def test_outputs_that_differ_from_the_committed_digest_fail(softmax_setup):
+    def tamper(header, payload):  # right answers, but not the ones committed while the clock ran
+        if header["event"] == "gpu_bench_end":
+            header["digests"] = [[["y", "float32", 2400, 12345]] for _ in header["digests"]]
+        return header, payload
+
+    figure, result = _measure(softmax_setup, _with(softmax_setup.sub["run"], tamper))
+    assert [c.status for c in result.cases] == [CaseStatus.FAILED]
+    assert "differ from the digest committed" in result.cases[0].message
+    assert figure.score is None
+
+
+def test_a_wrong_answer_with_a_matching_digest_fails(softmax_setup):
+    wrong = {"y": torch.full((8, 300), 1 / 300.0)}
+    committed = H.digest(wrong)
+
+    def tamper(header, payload):
+        if header["event"] == "bench_output":
+            return header, codec().dumps(wrong, "torch")
+        if header["event"] == "gpu_bench_end":
+            header["digests"] = [committed for _ in header["digests"]]
+        return header, payload
+
+    _, result = _measure(softmax_setup, _with(softmax_setup.sub["run"], tamper))
+    assert len(result.cases) == 1 and "wrong answer on timed call" in result.cases[0].message
+
+
+def test_a_drawn_call_whose_outputs_never_come_back_fails(softmax_setup):
+    run = softmax_setup.sub["run"]
+    frames = [f for f in run.frames if f.header["event"] != "bench_output"]
+    _, result = _measure(softmax_setup, SimpleNamespace(frames=frames))
+    assert len(result.cases) == 1 and "did not hand back the outputs" in result.cases[0].message
+
+
+def test_a_malformed_timing_report_fails(softmax_setup):
+    def tamper(header, payload):
+        if header["event"] == "gpu_bench_end":
+            header["seconds"] = [-1.0] + header["seconds"][1:]
+        return header, payload
+
+    _, result = _measure(softmax_setup, _with(softmax_setup.sub["run"], tamper))
+    assert len(result.cases) == 1 and "malformed timing report" in result.cases[0].message
+
+
+def test_an_error_in_a_timed_call_fails_the_case(softmax_setup):
+    frames = [Frame({"event": "case_error", "name": "bench_sim", "kind": "memory", "message": "CUDA out of memory"},
+                    b"", 1.0)]
+    figure, result = _measure(softmax_setup, SimpleNamespace(frames=frames))
+    assert [c.status for c in result.cases] == [CaseStatus.MEMORY]
+    assert figure.score is None
+
+
+def test_a_patched_timer_gets_the_host_figure_not_its_own(softmax_setup, tmp_path):
+    """The worker claims every call took 0.1 us; the host's window says otherwise."""
+    patched = _simulate(tmp_path, "triton_softmax", softmax_setup.pack.reference_path, softmax_setup.bench,
+                        "patched", patched_timer=True)
+    honest, _ = _measure(softmax_setup, softmax_setup.sub["run"])
+    figure, result = _measure(softmax_setup, patched["run"])
+    assert result.cases == []
+    assert figure.child_seconds == pytest.approx(1e-7)
+    assert figure.submission_seconds > 100 * figure.child_seconds      # not the patched figure
+    assert "host's figure is used" in figure.note
+    # the floor is a lower bound on the real time: never above an honest run's per-call figure by much
+    assert figure.submission_seconds < 5 * honest.submission_seconds
+
+
+# ----------------------------------------------------------------------------- with a GPU
+
+@pytest.mark.gpu
+@needs_gpu
+def test_cuda_events_time_a_known_matmul():
+    clock = H.CudaClock()
+    props = torch.cuda.get_device_properties(torch.cuda.current_device())
+    assert clock.flush_bytes >= 2 * props.L2_cache_size
+    a = torch.randn(4096, 4096, device="cuda", dtype=torch.float16)
+    slots = [H.Prepared(lambda: a @ a, lambda c: {"c": c}) for _ in range(12)]
+    H.warm_up(slots[0], clock, seconds=0.2)
+    timing = H.run_timed(slots[1:], clock)
+    s = stats.summarize(timing.seconds)
+    tflops = 2 * 4096 ** 3 / s.median / 1e12
+    assert 5 < tflops < 2500                         # a real matmul, timed by events, in a sane range
+    assert timing.stop in ("precise", "pool", "time")
+
+
+@pytest.mark.gpu
+@needs_gpu
+def test_flush_evicts_l2():
+    """A 16 MiB read is faster warm than after the flush: the flush really empties L2."""
+    clock = H.CudaClock()
+    x = torch.randn(4 << 20, device="cuda")  # 16 MiB: fits in any L2 the flush is sized for
+    warm, cold = [], []
+    for _ in range(30):
+        x.sum()
+        start = clock.mark()
+        x.sum()
+        end = clock.mark()
+        clock.flush()
+        start2 = clock.mark()
+        x.sum()
+        end2 = clock.mark()
+        clock.sync()
+        warm.append(clock.seconds(start, end))
+        cold.append(clock.seconds(start2, end2))
+    assert stats.summarize(cold).median > stats.summarize(warm).median
+
+
+@pytest.mark.gpu
+@needs_gpu
+@pytest.mark.slow
+def test_grading_twice_gives_throughput_within_two_percent():
+    from dlverify.engine import grade
+
+    figures = []
+    for _ in range(2):
+        result = grade("triton_softmax", paths.graders_dir() / "triton_softmax" / "reference.py", device="cuda")
+        assert result.passed, result.summary
+        assert result.throughput is not None and result.throughput.submission_seconds, result.throughput
+        figures.append(result.throughput.submission_seconds)
+    assert stats.spread(figures) < 0.02, figures
