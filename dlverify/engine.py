@@ -47,6 +47,10 @@ class UsageError(ValueError):
     """Bad input from the person running the grader (exit code 2)."""
 
 
+class GraderFault(RuntimeError):
+    """Our own grader code failed (a pack's expected() or check() raised): status `error`."""
+
+
 def grade(exercise_id: str, submission_path: Path | str, *, device: str = "auto", sandbox: str = "auto",
           gpu: int | None = None, throughput: bool = True, progress: Progress | None = None,
           secret: int | None = None) -> GradeResult:
@@ -92,6 +96,8 @@ def grade(exercise_id: str, submission_path: Path | str, *, device: str = "auto"
         return _finish(result, status, summary)
     except SandboxUnavailable as exc:
         return _finish(result, Status.ERROR, f"sandbox unavailable: {exc}")
+    except GraderFault as exc:
+        return _finish(result, Status.ERROR, f"grader fault (not the submission's): {exc}")
     finally:
         shutil.rmtree(job.folder, ignore_errors=True)
 
@@ -236,12 +242,14 @@ def _case_outcome(frame, job: Job, pack: Pack, ctx: GraderContext, seconds: floa
 
 
 def judge(pack: Pack, ctx: GraderContext, case, inputs, outputs) -> Check:
-    """The trusted comparison; a fault in our own grader code is reported, never hidden."""
-    want = pack.grader.expected(case, inputs, ctx)
+    """The trusted comparison. check() must validate whatever came back, so an
+    exception from it (or from expected()) is our bug: reported as such, never
+    blamed on the candidate."""
     try:
+        want = pack.grader.expected(case, inputs, ctx)
         return pack.grader.check(case, inputs, outputs, want, ctx)
     except Exception as exc:  # noqa: BLE001
-        return Check(False, f"grader could not check the outputs ({type(exc).__name__}: {str(exc)[:300]})")
+        raise GraderFault(f"{pack.exercise.id}/{case.name}: {type(exc).__name__}: {str(exc)[:300]}") from exc
 
 
 def _launch_reference(job: Job, pack: Pack, exercise: Exercise, device: str,

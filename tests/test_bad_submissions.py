@@ -112,3 +112,19 @@ def test_notebook_code_cells_are_the_submission(tmp_path, backprop_reference, ce
     nbformat.write(nb, str(path))
     result = grade("backprop_mlp", path, device="cpu", throughput=False)
     assert result.status is Status.PASSED, result.summary
+
+
+def test_a_fault_in_our_own_grader_is_error_not_the_candidates(write, backprop_reference, monkeypatch):
+    from dlverify.packs import load_pack
+    from dlverify.registry import get_exercise
+
+    pack = load_pack(get_exercise("backprop_mlp"))
+
+    def broken_check(*args, **kwargs):
+        raise KeyError("a bug in the pack")
+
+    monkeypatch.setattr(pack.grader, "check", broken_check)
+    monkeypatch.setattr("dlverify.engine.load_pack", lambda exercise: pack)
+    result = _grade(write, backprop_reference)
+    assert result.status is Status.ERROR
+    assert "grader fault" in result.summary and "a bug in the pack" in result.summary

@@ -284,6 +284,24 @@ def test_driver_samples_big_models(pack, driver, ctx):
     assert out["param.fc2.bias"].shape == (40,)
 
 
+def test_bench_call_times_the_loop_alone_and_collects_what_run_returns(pack, ctx, driver):
+    case = by_name(pack, "bench_cpu")
+    inputs = pack.grader.make_inputs(case, SEED)
+    calls = []
+
+    class Counting:
+        @staticmethod
+        def train_mixed_precision(*args, **kwargs):
+            calls.append(1)
+            return ctx.reference.train_mixed_precision(*args, **kwargs)
+
+    call, collect = driver.bench_call(Counting, case.params, copy_inputs(inputs), "cpu")
+    assert calls == []  # building the run calls nothing of the candidate's
+    outputs = collect(call())
+    assert calls == [1]
+    assert pack.grader.check(case, inputs, outputs, pack.grader.expected(case, inputs, ctx), ctx).ok
+
+
 # --- known solutions, in-process, on the case built to catch each ---------------------------
 
 CATCHES = {
