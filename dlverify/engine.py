@@ -247,6 +247,12 @@ def judge(pack: Pack, ctx: GraderContext, case, inputs, outputs) -> Check:
     blamed on the candidate."""
     try:
         want = pack.grader.expected(case, inputs, ctx)
+        # Shared for every pack: whatever came back must at least have every output.
+        if not isinstance(outputs, dict):
+            return Check(False, f"outputs: expected a dict, got {type(outputs).__name__}")
+        missing = [str(k) for k in want if k not in outputs]
+        if missing:
+            return Check(False, f"missing output(s): {', '.join(missing[:5])}")
         return pack.grader.check(case, inputs, outputs, want, ctx)
     except Exception as exc:  # noqa: BLE001
         raise GraderFault(f"{pack.exercise.id}/{case.name}: {type(exc).__name__}: {str(exc)[:300]}") from exc
