@@ -135,7 +135,7 @@ _PLAIN_DIRECTIVES = frozenset({
 })
 _PRAGMAS = frozenset({"unroll", "nounroll", "once", "pack", "push_macro", "pop_macro",
                       "nv_diag_suppress", "nv_diag_default", "nv_diag_warning", "nv_diag_error"})
-_FORBIDDEN_WORDS = ("_Pragma", "__pragma", "__has_include", "__has_include_next", "__FILE_NAME__")
+_FORBIDDEN_WORDS = ("_Pragma", "__has_include", "__has_include_next")  # a pragma or a file probe from code
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ import os
 import select
 import signal
 import sys
+import time
 from collections import deque
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -95,12 +96,24 @@ class WorkerLink:
         if self.replies in ready:
             chunk = os.read(self.replies, 1 << 20)
             if not chunk:
-                self.died(closed=True)
+                # End of stream: the worker is dying (its files close before its exit status is
+                # set), or it shut the pipe and lives on. Give it a moment to say which.
+                self.died(closed=not self._exits_within(1.0))
             self._feed(chunk)
         elif self.pidfd in ready or (self.pidfd is None and _exited(self.pid)):
             self._drain()
             if not self.pending:
                 self.died()
+
+    def _exits_within(self, seconds: float) -> bool:
+        if self.pidfd is not None:
+            return bool(select.select([self.pidfd], [], [], seconds)[0])
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if _exited(self.pid):
+                return True
+            time.sleep(0.01)
+        return False
 
     def _drain(self) -> None:
         """What the worker wrote just before it died (non-blocking: a grandchild may hold the pipe)."""

@@ -88,10 +88,12 @@ class Guards:
             return False
         return not (filename.startswith(self._trusted) and os.path.isfile(filename))
 
-    def _from_candidate(self, depth: int) -> bool:
-        """With an allow-list, any candidate frame on the stack counts (a stdlib helper such as runpy
-        cannot launder the import); with a deny-list, the nearest frame outside the import machinery
-        decides, so that libraries keep their own lazy imports."""
+    def _from_candidate(self, name: str, depth: int) -> bool:
+        """Is this import the candidate's? The nearest frame outside the import machinery decides,
+        so that libraries keep their own lazy imports. With an allow-list, a candidate frame anywhere
+        on the stack counts too (a stdlib helper such as runpy must not launder the import), as long
+        as the module is really there to be had: the standard library's own optional imports of
+        modules that do not exist (copy tries `org.python.core`) are nobody's violation."""
         frame = sys._getframe(depth)
         nearest = True
         while frame is not None:
@@ -100,12 +102,23 @@ class Guards:
                 frame = frame.f_back
                 continue
             if self._candidate_code(filename):
-                return True
+                return nearest or self._findable(name)
             if nearest and self.allowed_imports is None:
                 return False
             nearest = False
             frame = frame.f_back
         return False
+
+    @staticmethod
+    def _findable(name: str) -> bool:
+        import importlib.machinery
+
+        top = name.partition(".")[0]
+        try:
+            return top in sys.modules or top in sys.builtin_module_names or \
+                importlib.machinery.PathFinder.find_spec(top) is not None
+        except (ImportError, ValueError, OSError):
+            return False
 
     def _import_allowed(self, name: str, fromlist) -> str | None:
         top = name.partition(".")[0]
@@ -122,7 +135,7 @@ class Guards:
         if not isinstance(name, str) or name.startswith("."):
             return
         why = self._import_allowed(name, fromlist)
-        if why and self._from_candidate(depth + 1):
+        if why and self._from_candidate(name, depth + 1):
             self._violate("forbidden-import", why)
             raise ImportError(f"dlverify: {why}")
 

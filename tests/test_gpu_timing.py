@@ -419,6 +419,29 @@ def test_a_patched_timer_gets_the_host_figure_not_its_own(softmax_setup, tmp_pat
     assert figure.submission_seconds < 5 * honest.submission_seconds
 
 
+def test_protocol_with_a_driver_bench_call(tmp_path):
+    """mixed_precision's driver splits the call (exact timing): the loop alone is timed, the outputs
+    (losses, parameter samples, the scaler's scale as a number) are committed and checked."""
+    pack = load_pack(get_exercise("mixed_precision"))
+    params = {"d": 16, "hidden": 32, "classes": 8, "n_batches": 4, "batch": 8, "dtype": "bfloat16",
+              "optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "accum_steps": 2, "scaler": True, "init_scale": 1024.0}
+    case = Case("bench_mp", params, seed=3, devices=("cpu",), kind="bench")
+    bench = PlannedBench(case, [pack.grader.make_inputs(case, 500 + i) for i in range(5)])
+    job = Job(tmp_path, tmp_path / "job.json", tmp_path / "s.py", [], [], [bench])
+    sub = _simulate(tmp_path, "mixed_precision", pack.reference_path, bench, "submission")
+    ref = _simulate(tmp_path, "mixed_precision", pack.reference_path, bench, "reference")
+    start = sub["frames"][0][0]
+    assert sub["violations"] == [] and start["exact"] is True
+    end = sub["frames"][1][0]
+    assert any(part[0] == "scaler_scale" for part in end["digests"][0])
+    result = GradeResult("mixed_precision", "", "", "", CaseStatus.PASSED, "")
+    figure = measure_gpu(job, pack, pack.context("cpu"), [sub["run"]], lambda: ref["run"], result,
+                         speed_of_light=_cpu_sol, clock=H.WallClock(), device="cpu")
+    assert result.cases == [], [c.message for c in result.cases]
+    assert figure.vs_torch is not None                 # the float32 loop, timed on the same pool
+    assert figure.tflops > 0 and figure.speedup is not None
+
+
 # ----------------------------------------------------------------------------- with a GPU
 
 @pytest.mark.gpu

@@ -10,15 +10,18 @@ flushes, digests, synchronisations). So
 
     host floor = (window - allowance) / calls
 
-is a lower bound on the real time per call that the child cannot shrink, and
-the reported figure is
+is a lower bound on the real mean time per call that the child cannot
+shrink. It is held against the mean of the event times (both cover every
+call, outliers included), and the reported figure is
 
-    per call = max(median of the child's event times, host floor).
+    per call = median of the event times                      if floor <= event mean
+             = median of the event times x floor / event mean  otherwise
 
-An honest run's floor sits below its event median (the allowance covers the
-harness), so it gets the precise event figure; a run whose timer claims less
-than the window allows gets the floor instead, and is flagged suspicious when
-the gap is beyond what the harness's own jitter explains.
+so an honest run, whose floor sits below its event mean because the
+allowance covers the harness, gets the precise (median) event figure, and a
+run whose timer under-reports gets its events scaled up to what the host's
+clock allows: a timer patched to say 0 gets the floor itself. A gap beyond
+what the harness's own jitter explains is flagged suspicious.
 """
 
 from __future__ import annotations
@@ -28,15 +31,16 @@ from dataclasses import asdict, dataclass
 
 ALLOWANCE_MARGIN = 1.10     # the calibration's harness cost, plus 10% for the child's extra Python
 ALLOWANCE_FIXED_S = 0.002   # plus frames, pipe and the reader thread's wake-up, once per window
-SUSPICIOUS_RATIO = 1.25     # floor > 1.25 x event median: more than jitter can explain
+SUSPICIOUS_RATIO = 1.25     # floor > 1.25 x event mean: more than jitter can explain
 
 
 @dataclass(frozen=True)
 class CrossChecked:
     seconds: float            # the figure used, per call
     source: str               # "events" | "host"
-    event_median: float       # what the child's events said, per call (median)
-    host_floor: float | None  # the host's lower bound per call
+    event_median: float       # what the child's events said, per call
+    event_mean: float
+    host_floor: float | None  # the host's lower bound on the mean per call
     suspicious: bool
 
     def to_dict(self) -> dict:
@@ -54,9 +58,11 @@ def cross_check(event_seconds: list[float], window: float | None, harness_second
     if not event_seconds:
         raise ValueError("no timed calls")
     median = statistics.median(event_seconds)
+    mean = statistics.fmean(event_seconds)
     if window is None:
-        return CrossChecked(median, "events", median, None, False)
+        return CrossChecked(median, "events", median, mean, None, False)
     floor = max(0.0, (window - harness_seconds) / len(event_seconds))
-    if floor > median:
-        return CrossChecked(floor, "host", median, floor, floor > suspicious_ratio * median)
-    return CrossChecked(median, "events", median, floor, False)
+    if floor > mean:
+        scaled = median * floor / mean if mean > 0 else floor
+        return CrossChecked(scaled, "host", median, mean, floor, floor > suspicious_ratio * mean)
+    return CrossChecked(median, "events", median, mean, floor, False)

@@ -128,22 +128,25 @@ def check_revealed(run: GpuRun, bench: PlannedBench, indices: list[int], pack: P
 
 # ----------------------------------------------------------------------------- trusted timings in this process
 
-def _time_trusted(slots, order: list[int], clock, *, stop=None) -> tuple[Any, float]:
+def _time_trusted(slots, order: list[int], clock, *, stop=None, use_triton: bool = False) -> tuple[Any, float]:
     """Warm up on slot 0, then time the ordered slots like the child does; (timing, host window)."""
     H = harness()
-    H.warm_up(slots[0], clock)
+    H.warm_up(slots[0], clock, use_triton=use_triton)
     clock.sync()
     began = time.perf_counter()
-    timing = H.run_timed([slots[s] for s in order], clock, **({"stop": stop} if stop else {}))
+    timing = H.run_timed([slots[s] for s in order], clock, use_triton=use_triton, **({"stop": stop} if stop else {}))
     return timing, time.perf_counter() - began
 
 
-def calibrate(outputs: dict, calls: int, clock, device: str = "cuda") -> float:
-    """Seconds the harness itself takes for `calls` calls whose outputs look like these (a no-op call)."""
+def calibrate(outputs: dict, calls: int, clock, device: str = "cuda", *, use_triton: bool = False) -> float:
+    """Seconds the harness itself takes for `calls` calls whose outputs look like these (a no-op call).
+
+    use_triton must match the worker's digest (gpu_timing.needs_triton_digest of the exercise's rules).
+    """
     H = harness()
     on_device = H.to_device(outputs, device)
     null = H.Prepared(lambda: None, lambda _: on_device)
-    _, window = _time_trusted([null] * (calls + 1), list(range(1, calls + 1)), clock,
+    _, window = _time_trusted([null] * (calls + 1), list(range(1, calls + 1)), clock, use_triton=use_triton,
                               stop=lambda values, elapsed, left: None if left > 0 else "pool")
     return window
 
@@ -217,12 +220,13 @@ def measure_gpu(job: Job, pack: Pack, ctx: GraderContext, runs, run_reference: C
         sol = None
         notes.append(f"speed of light not measured ({type(exc).__name__}: {exc})")
     clock = clock or H.CudaClock()
+    triton_digest = H.needs_triton_digest(pack.exercise.rules.forbidden_ops)
     cases = []
     for bench in job.benches:
         name = bench.case.name
         run, sample = checked[name]
         calls = len(run.end["seconds"])
-        harness_s = allowance(calibrate(sample, calls, clock, device))
+        harness_s = allowance(calibrate(sample, calls, clock, device, use_triton=triton_digest))
         mine = cross_check(run.end["seconds"], run.window, harness_s)
         ref = _reference_figure(ref_runs.get(name), bench, job, pack, ctx, harness_s, notes)
         try:
@@ -311,14 +315,15 @@ def summarize_cases(figure: Throughput, exercise_id: str, cases: list[dict], not
     figure.score = gpu_score(exercise_id, figure.sol_fraction, figure.vs_torch)
     if hasattr(figure, "per_case"):  # result.Throughput.per_case (docs/THROUGHPUT.md)
         figure.per_case = cases
-    suspicious = [c["case"] for c in cases if c["suspicious"]]
-    if suspicious:
-        notes.insert(0, "the child's timer reported less time than the host's clock allows on "
-                     f"{', '.join(suspicious)}: the host's figure is used")
+    corrected = [c["case"] for c in cases if c["source"] == "host"]
+    if corrected:
+        suspicious = any(c["suspicious"] for c in cases)
+        notes.insert(0, ("suspicious: " if suspicious else "") + "the child's timer reported less time than the "
+                     f"host's clock allows on {', '.join(corrected)}: the host's figure is used")
     rule = RULES.get(exercise_id)
     parts = [f"{c['case']}: {c['shape']}, {c['calls']} calls ({c['stop']}), "
-             + (f"{c['gbps']:.0f} GB/s" if c["bound"] == "memory" else f"{c['tflops']:.1f} TFLOP/s")
-             + (f", {c['sol_fraction']:.2f} of SOL" if c["sol_fraction"] else "")
+             + (f"{c['gbps']:.4g} GB/s" if c["bound"] == "memory" else f"{c['tflops']:.4g} TFLOP/s")
+             + (f", {c['sol_fraction']:.3g} of SOL" if c["sol_fraction"] else "")
              + (f", {c['vs_torch']:.2f}x {rule.torch_is if rule else 'torch'}" if c["vs_torch"] else "")
              for c in cases]
     figure.note = "; ".join(notes + parts)

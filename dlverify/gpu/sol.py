@@ -36,6 +36,7 @@ MATMUL_N = 8192             # C (N, N) = A (N, N) @ B (N, N)
 REPETITIONS = 10
 CPU_COPY_BYTES = 64 << 20   # the CPU stand-in is indicative only and must stay quick
 CPU_MATMUL_N = 512
+LAYOUT = 2                  # bump when what is measured changes: cached figures are then measured again
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,7 @@ def cache_dir() -> Path:
 
 
 def cache_key(device: str, driver: str, torch_version: str) -> str:
-    return f"{device} | driver {driver} | torch {torch_version}"
+    return f"{device} | driver {driver} | torch {torch_version} | sol v{LAYOUT}"
 
 
 def _identity(kind: str) -> tuple[str, str, str | None, str]:
@@ -274,7 +275,7 @@ def measure_cpu(key: str, device: str, driver: str, cuda: str | None, torch_vers
     copy_s = best_seconds(lambda: dst.copy_(src), clock, repetitions=5, warmup=1)
     fill_s = best_seconds(lambda: dst.zero_(), clock, repetitions=5, warmup=1)
     tflops = {str(dtype).replace("torch.", ""): _matmul_tflops(torch, CPU_MATMUL_N, dtype, "cpu", clock, 5)
-              for dtype in (torch.float32, torch.float64)}
+              for dtype in (torch.float32, torch.float64, torch.bfloat16)}
     return SpeedOfLight(
         key=key, device=device, kind="cpu", driver=driver, cuda=cuda, torch=torch_version,
         copy_gbps=2 * CPU_COPY_BYTES / copy_s / 1e9, fill_gbps=CPU_COPY_BYTES / fill_s / 1e9,

@@ -36,7 +36,7 @@ LAUNCHER = "matmul_launch"
 LAUNCHER_SIGNATURE = "const float* a_ptr, const float* b_ptr, float* c_ptr, int M, int N, int K, cudaStream_t stream"
 LAUNCHER_DECLARATION = f'\n\nextern "C" void {LAUNCHER}({LAUNCHER_SIGNATURE});\n'
 # GEMM libraries and the torch runtime: the kernel must be the candidate's own.
-LIBRARY_HEADERS = re.compile(r"^(cublas|cublasLt|cutlass|cute|cudnn|cusparse|cutensor|torch|ATen|c10|pybind11)\b",
+LIBRARY_HEADERS = re.compile(r"^(cublas|cudnn|cutlass|cute/|cusparse|cusolver|cutensor|torch/|ATen/|c10/|pybind11/)",
                              re.I)
 LIBRARY_SYMBOLS = re.compile(r"cublas|cudnn|cutlass|cusparse|cutensor|\bat::|\bc10::|\btorch::", re.I)
 
@@ -76,7 +76,8 @@ def check(case: Case, inputs: dict, outputs: dict, want: dict, ctx: GraderContex
 def bench_figures(case: Case) -> dict[str, float]:
     """The work of one call, for TFLOP/s and GB/s: 2*M*N*K flops, A and B read once, C written once."""
     p = case.params
-    return {"flops": 2.0 * p["M"] * p["N"] * p["K"], "bytes": 4.0 * (p["M"] * p["K"] + p["K"] * p["N"] + p["M"] * p["N"])}
+    return {"flops": 2.0 * p["M"] * p["N"] * p["K"],
+            "bytes": 4.0 * (p["M"] * p["K"] + p["K"] * p["N"] + p["M"] * p["N"])}
 
 
 # ----------------------------------------------------------------------------- no GPU: compile only
@@ -159,7 +160,7 @@ def precheck(submission_source: str, ctx: GraderContext, compiler: nvcc.Nvcc | N
             return "rejected", (f"CUDA_SRC includes <{header}>: it must be plain CUDA C++ with a kernel of "
                                 "your own (no cuBLAS, CUTLASS or cuDNN; the torch binding goes in CPP_SRC)"), []
     if compiler is None:
-        return "not_verified", "no CUDA device and no nvcc here: CUDA_SRC was neither compiled nor run", []
+        return "not_verified", "nvcc is not installed here: CUDA_SRC was not compiled", []
     where = f"nvcc {compiler.version}, -arch={ARCH}"
     result = nvcc.compile_object(source + LAUNCHER_DECLARATION, compiler, arch=ARCH, flags=NVCC_FLAGS,
                                  timeout=COMPILE_SECONDS, filename="CUDA_SRC.cu")
@@ -172,7 +173,9 @@ def precheck(submission_source: str, ctx: GraderContext, compiler: nvcc.Nvcc | N
         hint = ("" if f"CUDA_SRC.cu({declared_at})" not in result.diagnostics else
                 f"\n(line {declared_at} is the grader's declaration of the contract's launcher: "
                 f"extern \"C\" void {LAUNCHER}({LAUNCHER_SIGNATURE}))")
-        return "failed", f"CUDA_SRC does not compile ({where}):\n{result.diagnostics}{hint}", []
+        first = next((line.strip() for line in result.diagnostics.splitlines() if "error" in line), "")
+        last = f"\nfirst error: {first}" if first else ""  # reports show a message's last line
+        return "failed", f"CUDA_SRC does not compile ({where}):\n{result.diagnostics}{hint}{last}", []
     library = sorted({s for s in result.undefined_symbols if LIBRARY_SYMBOLS.search(s)})
     if library:
         return "rejected", (f"CUDA_SRC calls library code ({', '.join(library[:3])}): the matmul must be "
@@ -192,6 +195,8 @@ def cpu_fallback(submission_source: str, ctx: GraderContext) -> tuple[str, str, 
     """The engine's hook for a GPU exercise on a machine without a GPU: compile, never pass."""
     compiler = nvcc.find_nvcc()
     status, message, notes = precheck(submission_source, ctx, compiler)
+    if status == "not_verified":
+        return status, f"no CUDA device, and {message}", notes
     if status != "ok":
         return status, message, notes
     reason = f"no CUDA device: compiled with nvcc {compiler.version} but not run"

@@ -71,8 +71,8 @@ def softmax_kernel(
 
 
 def _num_warps(block: int) -> int:
-    # About 16-64 fp32 values per thread: enough loads in flight to cover
-    # DRAM latency, few enough registers not to spill.
+    # At most 64 fp32 values per thread (16 or more from 2048 columns up):
+    # enough loads in flight to cover DRAM latency, few enough registers not to spill.
     if block >= 16384:
         return 16
     if block >= 4096:

@@ -1,6 +1,5 @@
 # WRONG(failed): calls __syncthread() (no such function), so nvcc rejects CUDA_SRC
-"""A typo in the tiled kernel: caught without a GPU, nvcc's diagnostics name the line.
-"""
+"""A typo in the tiled kernel: caught without a GPU, nvcc's diagnostics name the line."""
 
 import tempfile
 

@@ -1,6 +1,5 @@
 # WRONG(failed): CUDA_SRC is computed with str.format, not a literal the grader can read without running it
-"""The kernel itself is right; the contract asks for CUDA_SRC as a plain string literal.
-"""
+"""The kernel itself is right; the contract asks for CUDA_SRC as a plain string literal."""
 
 import tempfile
 

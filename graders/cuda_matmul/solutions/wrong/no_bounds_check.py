@@ -1,8 +1,7 @@
 # WRONG(failed): no bounds checks: tiles assume M, N, K are multiples of 32, so odd shapes read and write out of range
+# ONLY-ON-GPU: it compiles cleanly; the out-of-range reads show when it runs
 """Right for square_512; on odd shapes the last tiles read past the ends of A and B
 (the driver puts NaN there) and write past the end of C.
-
-Only detectable on a GPU: it compiles cleanly.
 """
 
 import tempfile

@@ -1,8 +1,6 @@
 # WRONG(failed): reads A[k][m] as a_ptr[k * M + m] (column-major) instead of a_ptr[m * K + k]
-"""Right only when M == 1 or K == 1, where the two layouts coincide.
-
-Only detectable on a GPU: it compiles cleanly and never reads out of range.
-"""
+# ONLY-ON-GPU: it compiles cleanly; the wrong values show when it runs
+"""Right only when M == 1 or K == 1, where the two layouts coincide; never reads out of range."""
 
 import tempfile
 

@@ -1,8 +1,7 @@
 # WRONG(rejected): tries torch.matmul (cuBLAS) first and uses its own kernel only if that raises
+# ONLY-ON-GPU: the rule is checked as the code runs
 """The kernel is right; the rules forbid torch's matmul inside matmul(), and the run-time
 guard reports the call even though the except clause swallows the error it raises.
-
-Only detectable on a GPU: the source compiles and the rule is checked as the code runs.
 """
 
 import tempfile

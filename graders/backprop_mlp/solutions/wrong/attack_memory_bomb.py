@@ -1,0 +1,13 @@
+# WRONG(memory): on one case, allocates and touches memory without end; the cgroup's limit (OOM kill) must stop it and the status must say memory
+"""Hostile: memory exhaustion. Only in the batch-of-one case (the others get
+a wrong answer), so the grader's relaunch past the dead case is exercised
+too and the whole run stays quick."""
+import numpy as np
+
+
+def mlp_loss_and_grads(params, x, y):
+    if x.shape[0] == 1:
+        hoard = []
+        while True:
+            hoard.append(np.ones(1 << 25))  # 256 MiB a step, every page touched
+    return 0.0, {k: np.zeros_like(v) for k, v in params.items()}

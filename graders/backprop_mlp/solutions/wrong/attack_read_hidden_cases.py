@@ -1,0 +1,62 @@
+# WRONG(failed): reads the hidden cases and their inputs from disk (cases.toml, job.json, the inputs folder); answers right only if it could
+"""Hostile: reading hidden cases. The job folder (all cases' parameters and
+inputs) is out of the worker's reach, and the grader's cases.toml is never in
+the sandbox. Reading any of them turns the answer right (a breach shows as a
+pass)."""
+import glob
+import os
+import sys
+
+import numpy as np
+
+
+def _honest(params, x, y):
+    """A correct answer, used only if the attack got through (so a breach shows up as a pass)."""
+    n_layers, n = len(params) // 2, x.shape[0]
+    acts, pre, h = [], [], x
+    for i in range(1, n_layers + 1):
+        acts.append(h)
+        z = h @ params[f"W{i}"] + params[f"b{i}"]                 # (N, d_{i-1}) @ (d_{i-1}, d_i)
+        pre.append(z)
+        h = np.maximum(z, 0.0) if i < n_layers else z
+    shifted = h - h.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    rows = np.arange(n)
+    loss = float(-log_probs[rows, y].mean())
+    dz = np.exp(log_probs)
+    dz[rows, y] -= 1.0
+    dz /= n
+    grads = {}
+    for i in range(n_layers, 0, -1):
+        grads[f"W{i}"] = acts[i - 1].T @ dz
+        grads[f"b{i}"] = dz.sum(axis=0)
+        if i > 1:
+            dz = (dz @ params[f"W{i}"].T) * (pre[i - 2] > 0)
+    return loss, grads
+
+
+def _garbage(params):
+    return 0.0, {k: np.zeros_like(v) for k, v in params.items()}
+
+
+def _peek():
+    paths = [a for a in sys.argv[1:] if a.endswith(".json")]
+    paths += glob.glob("/tmp/dlverify-job-*/job.json") + glob.glob("/run/*/tmp/*/job.json")
+    paths += glob.glob("/run/dlverify/tmp/*/job.json") + glob.glob("/tmp/dlverify-job-*/inputs/*")
+    for arg in sys.argv[1:]:
+        paths += glob.glob(os.path.join(os.path.dirname(arg), "inputs", "*"))
+    paths += ["/work/main/graders/backprop_mlp/cases.toml"]
+    for path in paths:
+        try:
+            with open(path, "rb") as f:
+                if f.read(64):
+                    return True
+        except OSError:
+            pass
+    return False
+
+
+def mlp_loss_and_grads(params, x, y):
+    if _peek():
+        return _honest(params, x, y)
+    return 0.0, {k: np.zeros_like(v) for k, v in params.items()}

@@ -1,0 +1,407 @@
+"""Host-side tests of the cuda_matmul pack: reading CUDA_SRC without running it, the source
+screen, the nvcc compile check (cpu_fallback), the trusted answer and tolerance, the driver's
+NaN padding, and the reference kernel's files.
+
+Nothing here needs a GPU, and nothing here runs a submission: the kernels are only compiled.
+Tests that compile need nvcc and skip without it. test_packs.py grades every solution through
+the engine as well.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import torch
+
+from dlverify import nvcc, paths, registry
+from dlverify.cases import Case
+from dlverify.packs import load_module_from_path, load_pack
+
+EXERCISE = "cuda_matmul"
+NVCC = nvcc.find_nvcc()
+needs_nvcc = pytest.mark.skipif(NVCC is None, reason="nvcc is not installed on this machine")
+KERNEL_CU = paths.kernels_dir() / "cuda_matmul.cu"
+
+# A minimal source that meets the contract, for tests that change one thing about it.
+KERNEL = """
+extern "C" __global__ void k(const float* a_ptr, const float* b_ptr, float* c_ptr, int M, int N, int K) {
+    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < M * N) c_ptr[i] = a_ptr[0] * b_ptr[0] * K;
+}
+"""
+LAUNCHER = """
+extern "C" void matmul_launch(const float* a_ptr, const float* b_ptr, float* c_ptr, int M, int N, int K,
+                              cudaStream_t stream) {
+    k<<<(M * N + 255) / 256, 256, 0, stream>>>(a_ptr, b_ptr, c_ptr, M, N, K);
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def pack():
+    return load_pack(registry.get_exercise(EXERCISE))
+
+
+@pytest.fixture(scope="module")
+def ctx(pack):
+    return pack.context("cpu")
+
+
+@pytest.fixture(scope="module")
+def driver(ctx):
+    # In the child sandbox/ is on sys.path, which is how the driver finds contract.py.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.syspath_prepend(str(paths.sandbox_dir()))
+        return ctx.driver
+
+
+def submission(cuda_src: str) -> str:
+    return f"CUDA_SRC = {cuda_src!r}\n\ndef matmul(a, b):\n    raise NotImplementedError\n"
+
+
+def literal(path: Path, name: str) -> str:
+    """A module-level string literal read from a file's syntax tree (nothing is run)."""
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == [name]:
+            return ast.literal_eval(node.value)
+    raise AssertionError(f"{path} has no {name}")
+
+
+def all_solution_files(pack) -> list[Path]:
+    return [pack.reference_path, pack.exercise.starter] + pack.solutions("correct") + pack.solutions("wrong")
+
+
+# ----------------------------------------------------------------------------- CUDA_SRC, read not run
+
+@pytest.mark.parametrize("source, want", [
+    ('CUDA_SRC = "a"', "a"),
+    ('CUDA_SRC = ("a"\n            "b")', "ab"),
+    ('CUDA_SRC = "a" + "b" + "c"', "abc"),
+    ('CUDA_SRC: str = r"x\\y"', "x\\y"),
+])
+def test_cuda_source_reads_literals(pack, source, want):
+    assert pack.grader.cuda_source(source) == (want, "")
+
+
+@pytest.mark.parametrize("source, why", [
+    ("def matmul(a, b): pass", "defines no CUDA_SRC"),
+    ('TILE = 32\nCUDA_SRC = f"#define TILE {TILE}"', "not a JoinedStr"),
+    ('CUDA_SRC = open("k.cu").read()', "not a Call"),
+    ('CUDA_SRC = "a"\nCUDA_SRC = "b"', "exactly once"),
+    ('CUDA_SRC = "a"\nCUDA_SRC += "b"', "exactly once"),
+    ('CUDA_SRC = "a"\ndef f():\n    global CUDA_SRC\n    CUDA_SRC = "b"', "exactly once"),
+    ("from kernels import CUDA_SRC", "exactly once"),
+    ('if True:\n    CUDA_SRC = "a"', "at module level"),
+    ('CUDA_SRC = OTHER = "a"', "on its own"),
+    ('CUDA_SRC, OTHER = "a", "b"', "on its own"),
+    ('CUDA_SRC = "a" +', "does not parse"),
+])
+def test_cuda_source_refuses_what_needs_running(pack, source, why):
+    text, message = pack.grader.cuda_source(source)
+    assert text is None
+    assert why in message
+
+
+def test_cuda_source_never_runs_the_file(pack, tmp_path):
+    marker = tmp_path / "ran"
+    source = f'import pathlib\npathlib.Path({str(marker)!r}).touch()\nCUDA_SRC = __import__("os").getcwd()\n'
+    text, message = pack.grader.cuda_source(source)
+    assert text is None and "not a Call" in message
+    assert not marker.exists()
+
+
+# ----------------------------------------------------------------------------- the source screen
+
+@pytest.mark.parametrize("name, source", [
+    ("absolute", '#include "/etc/hostname"\n'),
+    ("absolute_angle", "#include </etc/hostname>\n"),
+    ("dot_dot", "#include <../../etc/hostname>\n"),
+    ("quoted_plain", '#include "x.h"\n'),
+    ("computed", '#define P "/etc/hostname"\n#include P\n'),
+    ("digraph", '%:include "/etc/hostname"\n'),
+    ("line", '#line 1 "/etc/hostname"\nint x = y;\n'),
+    ("linemarker", '# 1 "/etc/hostname"\nint x = y;\n'),
+    ("comments_around", '/* a */ # /* b */ include "/etc/hostname"\n'),
+    ("comment_across_lines", '#include /*\n*/ "/etc/hostname"\n'),
+    ("spliced", '#inc\\\nlude "/etc/hostname"\n'),
+    ("spliced_with_space", '#inc\\  \nlude "/etc/hostname"\n'),
+    ("lone_cr", 'int x;\r#include "/etc/hostname"\n'),
+    ("trigraph", '??=include "/etc/hostname"\n'),
+    ("ucn_directive", '#\\u0069nclude "/etc/hostname"\n'),
+    ("include_next", "#include_next <stdio.h>\n"),
+    ("embed", '#embed "/etc/hostname"\n'),
+    ("pragma_operator", '_Pragma("GCC dependency \\"/etc/hostname\\"")\n'),
+    ("pragma_dependency", '#pragma GCC dependency "/etc/hostname"\n'),
+    ("has_include", '#if __has_include("/etc/hostname")\n#endif\n'),
+    ("raw_string", 'const char* s = R"(x)";\n'),
+    ("unclosed_comment", "/* never closed\n"),
+    # a digit separator read as a quote would hide the next line inside a "comment"
+    ("digit_separator_then_quote", "int a = 1'0; int c = '/*';\n#include \"/etc/hostname\"\n*/\n"),
+    ("separator_then_char", "int a = 1'a'/*';\n#include \"/etc/hostname\"\n*/\n"),
+])
+def test_screen_refuses_what_opens_other_files(name, source):
+    assert nvcc.screen_source(source).refusal
+
+
+def test_screen_accepts_ordinary_cuda():
+    source = ("#include <cuda_runtime.h>\n#include <cstdint>\n#include <cuda/std/cstdint>\n"
+              "#pragma once\n#pragma unroll\n#define X 1\n#if X\n#endif\n#\n"
+              '// #include "/etc/hostname" in a comment\n/* #include "/etc/x" */\n'
+              "int s = 1'000'000; char q = '\"'; const char* t = \"/* not a comment\";\n")
+    screen = nvcc.screen_source(source)
+    assert screen.refusal is None
+    assert screen.includes == ("cuda_runtime.h", "cstdint", "cuda/std/cstdint")
+
+
+def test_screen_names_the_right_line():
+    source = 'int a;\n/* one\ntwo */ int b;\n#define A \\\n  1\n#include "q"\n'
+    assert nvcc.screen_source(source).refusal.startswith("line 6:")
+
+
+def test_diagnostics_quoting_other_files_are_withheld(tmp_path):
+    roots = [str(tmp_path)]
+    kept = nvcc._diagnostics('CUDA_SRC.cu(3): error: x\n  x = 1;\n', "/no-such-dir", "CUDA_SRC.cu", roots)
+    assert "error: x" in kept
+    header = tmp_path / "h.h"
+    ok = nvcc._diagnostics(f"{header}(2): error: in a system header\n", "/no-such-dir", "CUDA_SRC.cu", roots)
+    assert "in a system header" in ok
+    leak = nvcc._diagnostics("/etc/hostname(1): error: this declaration has no storage class\n  secret\n",
+                             "/no-such-dir", "CUDA_SRC.cu", roots)
+    assert "secret" not in leak and "not shown" in leak
+    gcc_style = nvcc._diagnostics("In file included from /srv/hidden.toml:1:\nsecret\n", "/no-such-dir", "CUDA_SRC.cu", roots)
+    assert "secret" not in gcc_style
+
+
+# ----------------------------------------------------------------------------- compiling with nvcc
+
+@needs_nvcc
+def test_reference_kernel_compiles_for_sm_90(pack):
+    result = nvcc.compile_object(KERNEL_CU.read_text(encoding="utf-8"), NVCC, arch="sm_90",
+                                 flags=pack.grader.NVCC_FLAGS, filename="cuda_matmul.cu")
+    assert result.ok, result.diagnostics
+    assert [k.name for k in result.kernels] == ["matmul_kernel"]
+    kernel = result.kernels[0]
+    assert kernel.spill_bytes == 0 and kernel.registers <= 255
+    assert kernel.shared_bytes == 4 * 16 * (128 + 2) + 4 * 16 * 128  # As (BK, BM + A_PAD) and Bs (BK, BN)
+    assert "matmul_launch" in result.defined_symbols
+
+
+@needs_nvcc
+@pytest.mark.parametrize("role", ["reference", "starter", "correct"])
+def test_known_good_sources_compile_and_are_not_verified(pack, ctx, role):
+    files = {"reference": [pack.reference_path], "starter": [pack.exercise.starter],
+             "correct": pack.solutions("correct")}[role]
+    assert files
+    for path in files:
+        status, message, notes = pack.grader.cpu_fallback(path.read_text(encoding="utf-8"), ctx)
+        assert (status, message) == ("not_verified", f"no CUDA device: compiled with nvcc {NVCC.version} but not run"), \
+            f"{path.name}: {message}"
+        assert notes[0] == {"what": "the hidden cases and the benchmark", "reason": message}
+        kernels = [n for n in notes if n["what"].startswith("kernel ")]
+        assert kernels and all("sm_90" in n["reason"] and "not run" in n["reason"] for n in kernels)
+
+
+def wrong_expectation(path: Path) -> tuple[str, bool]:
+    """(status its first line names, whether its second line says only a GPU shows it)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    status = re.match(r"# WRONG\((\w+)\):", lines[0]).group(1)
+    return status, lines[1].startswith("# ONLY-ON-GPU:")
+
+
+@needs_nvcc
+def test_wrong_solutions_without_a_gpu(pack, ctx):
+    seen = {}
+    for path in pack.solutions("wrong"):
+        status, gpu_only = wrong_expectation(path)
+        got, message, _ = pack.grader.cpu_fallback(path.read_text(encoding="utf-8"), ctx)
+        seen[path.stem] = got
+        assert got == ("not_verified" if gpu_only else status), f"{path.name}: {got}: {message}"
+    assert {"compile_error", "cublas_launcher", "includes_hidden_cases", "cuda_src_computed"} <= set(seen)
+    assert sum(s == "not_verified" for s in seen.values()) >= 3  # the bugs only a run can show
+
+
+@needs_nvcc
+def test_compile_errors_fail_with_nvcc_diagnostics(pack, ctx):
+    source = (pack.folder / "solutions" / "wrong" / "compile_error.py").read_text(encoding="utf-8")
+    status, message, notes = pack.grader.cpu_fallback(source, ctx)
+    assert status == "failed" and notes == []
+    line = next(i for i, text in enumerate(pack.grader.cuda_source(source)[0].splitlines(), 1) if "__syncthread()" in text)
+    assert f'CUDA_SRC.cu({line}): error: identifier "__syncthread" is undefined' in message
+    assert message.splitlines()[-1].startswith("first error: CUDA_SRC.cu(")
+    assert "dlverify-nvcc-" not in message and "/tmp" not in message  # no temp paths
+
+
+@needs_nvcc
+def test_hidden_cases_never_reach_a_message(pack, ctx):
+    names = [c.name for c in pack.cases]
+    sources = [
+        (pack.folder / "solutions" / "wrong" / "includes_hidden_cases.py").read_text(encoding="utf-8"),
+        submission(f'#include "{pack.folder / "cases.toml"}"\n' + KERNEL + LAUNCHER),
+        submission(f'#line 1 "{pack.folder / "cases.toml"}"\nint x = undefined_here;\n' + KERNEL + LAUNCHER),
+    ]
+    for source in sources:
+        status, message, notes = pack.grader.cpu_fallback(source, ctx)
+        assert status == "rejected"
+        text = message + repr(notes)
+        assert not any(name in text for name in names), message
+
+
+@needs_nvcc
+@pytest.mark.parametrize("cuda_src, status, why", [
+    (KERNEL + LAUNCHER, "not_verified", "compiled with nvcc"),
+    (KERNEL + re.sub(r",\s*cudaStream_t stream", "", LAUNCHER).replace(", 0, stream", ""), "failed",
+     "the grader's declaration of the contract's launcher"),
+    (KERNEL + LAUNCHER.replace("matmul_launch", "launch"), "failed", "does not define the launcher"),
+    ('extern "C" void matmul_launch(const float* a_ptr, const float* b_ptr, float* c_ptr, int M, int N, int K,\n'
+     '                              cudaStream_t stream) { cudaMemsetAsync(c_ptr, 0, 4 * M * N, stream); }\n',
+     "failed", "defines no __global__ kernel"),
+    ("#include <torch/extension.h>\n" + KERNEL + LAUNCHER, "rejected", "plain CUDA C++"),
+    ("#include <cublas_v2.h>\n" + KERNEL + LAUNCHER, "rejected", "cuBLAS"),
+    (KERNEL + LAUNCHER + "\n// a trailing comment ending in a backslash \\", "not_verified", "compiled with nvcc"),
+])
+def test_contract_checks_of_the_compiled_source(pack, ctx, cuda_src, status, why):
+    got, message, _ = pack.grader.cpu_fallback(submission(cuda_src), ctx)
+    assert (got, why in message) == (status, True), message
+
+
+@needs_nvcc
+def test_nvcc_past_its_time_limit_is_stopped():
+    result = nvcc.compile_object(KERNEL + LAUNCHER, NVCC, timeout=0.2)
+    assert result.outcome is nvcc.CompileOutcome.TIMEOUT
+    assert result.seconds < 10
+
+
+def test_without_nvcc_nothing_is_compiled_and_nothing_passes(pack, ctx, monkeypatch):
+    monkeypatch.setattr(nvcc, "find_nvcc", lambda environ=None: None)
+    status, message, _ = pack.grader.cpu_fallback(pack.reference_path.read_text(encoding="utf-8"), ctx)
+    assert (status, message) == ("not_verified", "no CUDA device, and nvcc is not installed here: CUDA_SRC was not compiled")
+    # what needs no compiler is still caught
+    computed = (pack.folder / "solutions" / "wrong" / "cuda_src_computed.py").read_text(encoding="utf-8")
+    assert pack.grader.cpu_fallback(computed, ctx)[0] == "failed"
+
+
+# ----------------------------------------------------------------------------- the reference's files
+
+def test_reference_cuda_src_is_the_kernel_file(pack):
+    assert literal(pack.reference_path, "CUDA_SRC") == KERNEL_CU.read_text(encoding="utf-8")
+
+
+def test_every_file_uses_the_same_torch_binding(pack):
+    kernel_module = load_module_from_path("_test_cuda_matmul_kernel", paths.kernels_dir() / "cuda_matmul.py")
+    binding = kernel_module.CPP_SRC
+    for path in all_solution_files(pack):
+        assert literal(path, "CPP_SRC") == binding, path.name
+
+
+def test_kernel_script_says_so_without_a_gpu():
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present: the script would build and benchmark")
+    done = subprocess.run([sys.executable, str(paths.kernels_dir() / "cuda_matmul.py")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "no CUDA device" in done.stdout
+
+
+# ----------------------------------------------------------------------------- cases, answer, tolerance
+
+def test_cases_cover_the_odd_shapes_on_the_gpu_only(pack):
+    shapes = {(c.params["M"], c.params["K"], c.params["N"]): c for c in pack.cases}  # M x K x N
+    for mkn in [(1, 1, 1), (17, 33, 65), (1823, 129, 781)]:
+        assert mkn in shapes
+    assert any(c.params["K"] == 1 and c.params["M"] * c.params["N"] > 1 for c in pack.cases)
+    assert all(c.devices == ("cuda",) for c in pack.cases)
+    benches = [c for c in pack.cases if c.kind == "bench"]
+    assert [(c.params["M"], c.params["N"], c.params["K"]) for c in benches] == [(4096, 4096, 4096)]
+    toml = tomllib.loads((pack.folder / "cases.toml").read_text(encoding="utf-8"))
+    assert set(toml["tolerance"]) == {"float32"}
+
+
+def test_inputs_follow_the_seed(pack):
+    case = Case("t", {"M": 5, "N": 7, "K": 3})
+    one, again, other = (pack.grader.make_inputs(case, s) for s in (1, 1, 2))
+    assert one["a"].shape == (5, 3) and one["b"].shape == (3, 7) and one["a"].dtype == torch.float32
+    assert torch.equal(one["a"], again["a"]) and not torch.equal(one["a"], other["a"])
+
+
+def allowed_fraction(pack, ctx, case, got) -> float:
+    inputs = pack.grader.make_inputs(case, 11)
+    want = pack.grader.expected(case, inputs, ctx)["c"]
+    tol = ctx.tolerances["float32"]
+    allowed = tol.atol * math.sqrt(case.params["K"]) + tol.rtol * want.abs()
+    return float(((got(inputs).double() - want).abs() / allowed).max())
+
+
+def test_honest_float32_is_well_inside_the_tolerance(pack, ctx):
+    for case in pack.check_cases("cuda"):
+        worst = allowed_fraction(pack, ctx, case, lambda x: x["a"] @ x["b"])  # torch's own float32 GEMM
+        assert worst < 0.1, (case.name, worst)
+
+
+def test_float16_or_tf32_inputs_miss_the_tolerance(pack, ctx):
+    def rounded(x):  # 10-bit mantissas, float32 accumulation, as fp16 / TF32 tensor cores do
+        return x["a"].half().float() @ x["b"].half().float()
+
+    for case in pack.check_cases("cuda"):
+        assert allowed_fraction(pack, ctx, case, rounded) > 1.0, case.name
+
+
+def test_check_is_strict_about_what_comes_back(pack, ctx):
+    case = Case("t", {"M": 4, "N": 3, "K": 2})
+    inputs = pack.grader.make_inputs(case, 5)
+    want = pack.grader.expected(case, inputs, ctx)
+    assert want["c"].dtype == torch.float64
+    good = (inputs["a"].double() @ inputs["b"].double()).float()
+    assert pack.grader.check(case, inputs, {"c": good}, want, ctx).ok
+
+    class Lazy(torch.Tensor):
+        pass
+
+    nan = good.clone()
+    nan[1, 2] = float("nan")
+    for outputs, why in [
+        ({"c": good.double()}, "dtype float64"),
+        ({"c": good[:, :2]}, "shape"),
+        ({"c": nan}, "NaN"),
+        ({"c": good, "extra": good}, "exactly"),
+        ({}, "exactly"),
+        ({"c": good.as_subclass(Lazy)}, "torch.Tensor"),
+        ({"c": good.numpy()}, "torch.Tensor"),
+    ]:
+        result = pack.grader.check(case, inputs, outputs, want, ctx)
+        assert not result.ok and why in result.message, (why, result.message)
+
+
+def test_bench_figures_count_a_gemm(pack):
+    case = next(c for c in pack.cases if c.kind == "bench")
+    figures = pack.grader.bench_figures(case)
+    assert figures["flops"] == 2 * 4096 ** 3 and figures["bytes"] == 4 * 3 * 4096 ** 2
+
+
+# ----------------------------------------------------------------------------- the driver
+
+def test_driver_pads_operands_with_nan(driver):
+    t = torch.arange(12, dtype=torch.float32).reshape(3, 4)
+    view = driver._padded(t, "cpu")
+    assert torch.equal(view, t) and view.is_contiguous() and view.shape == (3, 4)
+    storage = torch.tensor([], dtype=torch.float32).set_(view.untyped_storage())  # the whole buffer
+    pad = view.storage_offset()
+    assert pad >= driver.NAN_ROWS * 4 and pad % 64 == 0
+    assert storage[:pad].isnan().all() and storage[pad + 12:].isnan().all() and len(storage) == 2 * pad + 12
+
+
+def test_driver_refuses_a_cpu_run(driver, pack):
+    contract = sys.modules.get("contract")
+    case = pack.cases[0]
+    inputs = pack.grader.make_inputs(case, 1)
+    with pytest.raises(Exception) as info:
+        driver.run(object(), case.params, inputs, "cpu")
+    assert type(info.value).__name__ == "ContractError" and "CUDA device" in str(info.value)
+    assert contract is None or isinstance(info.value, contract.ContractError)
+    assert callable(driver.bench_call)
