@@ -62,7 +62,11 @@ def error_kind(exc: BaseException) -> str:
 
 def _close_inherited(keep: set[int]) -> None:
     """Close every descriptor the runner had (the host channel above all) but the worker's own."""
-    for name in os.listdir("/proc/self/fd") if os.path.isdir("/proc/self/fd") else map(str, range(3, 1024)):
+    try:
+        names = os.listdir("/proc/self/fd")
+    except OSError:  # no /proc here (Landlock without bubblewrap): every number a descriptor can have
+        names = map(str, range(3, os.sysconf("SC_OPEN_MAX") if os.sysconf("SC_OPEN_MAX") > 0 else 1024))
+    for name in names:
         fd = int(name)
         if fd > 2 and fd not in keep:
             try:
@@ -109,8 +113,10 @@ def serve(job: dict, source: str, requests: int, replies: int, runner_pid: int, 
     """Runs in the forked worker; never returns."""
     try:
         _serve(job, source, requests, replies, runner_pid, sandbox_dir)
-    finally:
-        os._exit(0)
+    except BaseException:  # noqa: BLE001 - the grader's own fault before the candidate ran: say it on stderr
+        os.write(2, ("dlverify worker: " + traceback.format_exc()[-3000:]).encode(errors="replace"))
+        os._exit(70)
+    os._exit(0)
 
 
 def _serve(job, source, requests, replies, runner_pid, sandbox_dir) -> None:

@@ -255,7 +255,8 @@ SIMULATION = textwrap.dedent('''
         def send(self, header, payload=b""):
             frames.append((json.loads(json.dumps(header)), payload, time.monotonic()))
 
-    gpu_timing.run_gpu_benches({"bench": spec["bench"]}, Link(), Channel())
+    import bench
+    bench.run_gpu_benches({"bench": spec["bench"]}, Link(), Channel())
     pickle.dump({"frames": frames, "violations": violations}, open(out_path, "wb"))
 ''')
 

@@ -13,7 +13,7 @@ from dlverify import paths
 from dlverify.cases import Case
 from dlverify.channel import Frame
 from dlverify.gpu import sol as sol_module
-from dlverify.gpu.crosscheck import SUSPICIOUS_RATIO, allowance, cross_check
+from dlverify.gpu.crosscheck import ALLOWANCE_FIXED_S, ALLOWANCE_MARGIN, SUSPICIOUS_RATIO, allowance, cross_check
 from dlverify.gpu.measure import case_figures, GpuRun
 from dlverify.gpu.score import RULES, cpu_score, gpu_score
 from dlverify.gpu.sol import SpeedOfLight, cache_key, datasheet_for, speed_of_light
@@ -62,8 +62,9 @@ def test_without_a_window_the_events_stand():
 
 
 def test_allowance_is_the_calibrated_harness_cost_with_margin():
-    assert allowance(0.010) == pytest.approx(0.010 * 1.10 + 0.002)
-    assert allowance(-1.0) == pytest.approx(0.002)       # a negative calibration never widens the floor
+    assert allowance(0.010) == pytest.approx(0.010 * ALLOWANCE_MARGIN + ALLOWANCE_FIXED_S)
+    assert allowance(-1.0) == pytest.approx(ALLOWANCE_FIXED_S)   # a negative calibration never widens the floor
+    assert 1.0 < ALLOWANCE_MARGIN < 1.5 and ALLOWANCE_FIXED_S <= 0.002     # slack a lying timer could hide
     with pytest.raises(ValueError):
         cross_check([], 1.0, 0.0)
 

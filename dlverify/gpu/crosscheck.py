@@ -30,7 +30,7 @@ import statistics
 from dataclasses import asdict, dataclass
 
 ALLOWANCE_MARGIN = 1.10     # the calibration's harness cost, plus 10% for the child's extra Python
-ALLOWANCE_FIXED_S = 0.002   # plus frames, pipe and the reader thread's wake-up, once per window
+ALLOWANCE_FIXED_S = 0.001   # plus frames, pipes and the reader thread's wake-up, once per window
 SUSPICIOUS_RATIO = 1.25     # floor > 1.25 x event mean: more than jitter can explain
 
 

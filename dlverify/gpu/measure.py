@@ -226,7 +226,8 @@ def measure_gpu(job: Job, pack: Pack, ctx: GraderContext, runs, run_reference: C
         name = bench.case.name
         run, sample = checked[name]
         calls = len(run.end["seconds"])
-        harness_s = allowance(calibrate(sample, calls, clock, device, use_triton=triton_digest))
+        calibration = calibrate(sample, calls, clock, device, use_triton=triton_digest)
+        harness_s = allowance(calibration)
         mine = cross_check(run.end["seconds"], run.window, harness_s)
         ref = _reference_figure(ref_runs.get(name), bench, job, pack, ctx, harness_s, notes)
         try:
@@ -234,7 +235,11 @@ def measure_gpu(job: Job, pack: Pack, ctx: GraderContext, runs, run_reference: C
         except Exception as exc:  # noqa: BLE001
             torch_seconds, torch_label = [], ""
             notes.append(f"{name}: torch baseline not measured ({type(exc).__name__}: {str(exc)[:200]})")
-        cases.append(case_figures(exercise_id, bench, run, mine, ref, torch_seconds, torch_label, sol))
+        figures = case_figures(exercise_id, bench, run, mine, ref, torch_seconds, torch_label, sol)
+        # what the allowance has to cover, for tightening it from real runs (docs/THROUGHPUT.md)
+        figures.update(window=run.window, calibration=calibration, events_total=sum(run.end["seconds"]),
+                       exact=bool(run.start.get("exact")))
+        cases.append(figures)
     return summarize_cases(figure, exercise_id, cases, notes)
 
 

@@ -204,7 +204,10 @@ def launch(spec: LaunchSpec, *, use_bwrap: bool | None = None) -> RunEvidence:
         if drop:
             drop.become_nobody()
         if landlock:
-            landlock.confine(readable, [str(scratch), "/dev/null"])
+            # /proc for the worker's own entry (its Landlock narrows this to itself); never /dev/shm,
+            # which without a mount namespace is the host's.
+            landlock.confine(readable + ["/proc", "/dev/urandom", "/dev/random", "/dev/zero"],
+                             [str(scratch), "/dev/null", "/dev/full"])
         if seccomp:
             seccomp.load()
 
