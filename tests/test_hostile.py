@@ -114,8 +114,10 @@ def _marked_processes() -> list[str]:
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         try:
+            if (entry / "stat").read_text().rpartition(")")[2].split()[0] in ("Z", "X"):
+                continue  # dead already, waiting for its parent to reap it
             seen = (entry / "cmdline").read_bytes() + b" " + (entry / "comm").read_bytes()
-        except OSError:
+        except (OSError, IndexError):
             continue
         if MARK in seen:
             found.append(f"{entry.name}: {seen[:120]!r}")
@@ -192,12 +194,13 @@ def test_pack_attack_is_contained(attack, watch, monkeypatch):
 
 @pytest.mark.parametrize("attack", slow_attacks(), ids=lambda a: a.id)
 def test_slow_attack_is_contained(attack, watch, monkeypatch):
-    small_limits(monkeypatch, wall_seconds=4, memory_mb=1024, output_mb=8, processes=32)
+    wall = 4 if "timeout" in attack.statuses else 30
+    small_limits(monkeypatch, wall_seconds=wall, memory_mb=1024, output_mb=8, processes=32)
     started = time.monotonic()
     result = grade(attack.exercise, attack.path, device="cpu", throughput=attack.throughput)
     check_result(result, attack, watch["secret"])
     # The wall-clock limit holds: the grader goes on a few seconds after it, whatever the child does.
-    assert result.process["wall_seconds"] < 4 * 4 + 5, result.process
+    assert result.process["wall_seconds"] < wall + 5, result.process
     assert time.monotonic() - started < 60
     if result.status.value == "timeout":
         assert any(c.status.value == "timeout" for c in result.cases)

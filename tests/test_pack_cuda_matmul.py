@@ -1,10 +1,10 @@
 """Host-side tests of the cuda_matmul pack: reading CUDA_SRC without running it, the source
-screen, the nvcc compile check (cpu_fallback), the trusted answer and tolerance, the driver's
-NaN padding, and the reference kernel's files.
+screen, the nvcc compile check (cpu_fallback), the kernels' arithmetic under a CPU emulation,
+the trusted answer and tolerance, the driver's NaN padding, and the reference kernel's files.
 
-Nothing here needs a GPU, and nothing here runs a submission: the kernels are only compiled.
-Tests that compile need nvcc and skip without it. test_packs.py grades every solution through
-the engine as well.
+Nothing here needs a GPU. The pack's own known solutions are compiled with nvcc (skipped
+without it) and, as plain C++, run on the CPU (skipped without a C++20 g++); the grader
+itself never runs a submission. test_packs.py grades every solution through the engine too.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import math
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -175,7 +176,8 @@ def test_diagnostics_quoting_other_files_are_withheld(tmp_path):
     leak = nvcc._diagnostics("/etc/hostname(1): error: this declaration has no storage class\n  secret\n",
                              "/no-such-dir", "CUDA_SRC.cu", roots)
     assert "secret" not in leak and "not shown" in leak
-    gcc_style = nvcc._diagnostics("In file included from /srv/hidden.toml:1:\nsecret\n", "/no-such-dir", "CUDA_SRC.cu", roots)
+    gcc_style = nvcc._diagnostics("In file included from /srv/hidden.toml:1:\nsecret\n", "/no-such-dir",
+                                  "CUDA_SRC.cu", roots)
     assert "secret" not in gcc_style
 
 
@@ -201,8 +203,8 @@ def test_known_good_sources_compile_and_are_not_verified(pack, ctx, role):
     assert files
     for path in files:
         status, message, notes = pack.grader.cpu_fallback(path.read_text(encoding="utf-8"), ctx)
-        assert (status, message) == ("not_verified", f"no CUDA device: compiled with nvcc {NVCC.version} but not run"), \
-            f"{path.name}: {message}"
+        want = f"no CUDA device: compiled with nvcc {NVCC.version} but not run"
+        assert (status, message) == ("not_verified", want), f"{path.name}: {message}"
         assert notes[0] == {"what": "the hidden cases and the benchmark", "reason": message}
         kernels = [n for n in notes if n["what"].startswith("kernel ")]
         assert kernels and all("sm_90" in n["reason"] and "not run" in n["reason"] for n in kernels)
@@ -232,7 +234,8 @@ def test_compile_errors_fail_with_nvcc_diagnostics(pack, ctx):
     source = (pack.folder / "solutions" / "wrong" / "compile_error.py").read_text(encoding="utf-8")
     status, message, notes = pack.grader.cpu_fallback(source, ctx)
     assert status == "failed" and notes == []
-    line = next(i for i, text in enumerate(pack.grader.cuda_source(source)[0].splitlines(), 1) if "__syncthread()" in text)
+    cuda_src = pack.grader.cuda_source(source)[0]
+    line = next(i for i, text in enumerate(cuda_src.splitlines(), 1) if "__syncthread()" in text)
     assert f'CUDA_SRC.cu({line}): error: identifier "__syncthread" is undefined' in message
     assert message.splitlines()[-1].startswith("first error: CUDA_SRC.cu(")
     assert "dlverify-nvcc-" not in message and "/tmp" not in message  # no temp paths
@@ -281,10 +284,134 @@ def test_nvcc_past_its_time_limit_is_stopped():
 def test_without_nvcc_nothing_is_compiled_and_nothing_passes(pack, ctx, monkeypatch):
     monkeypatch.setattr(nvcc, "find_nvcc", lambda environ=None: None)
     status, message, _ = pack.grader.cpu_fallback(pack.reference_path.read_text(encoding="utf-8"), ctx)
-    assert (status, message) == ("not_verified", "no CUDA device, and nvcc is not installed here: CUDA_SRC was not compiled")
+    assert status == "not_verified"
+    assert message == "no CUDA device, and nvcc is not installed here: CUDA_SRC was not compiled"
     # what needs no compiler is still caught
     computed = (pack.folder / "solutions" / "wrong" / "cuda_src_computed.py").read_text(encoding="utf-8")
     assert pack.grader.cpu_fallback(computed, ctx)[0] == "failed"
+
+
+# ----------------------------------------------------------------------------- kernels run on the CPU
+# No GPU here, so the kernels' arithmetic is checked by compiling CUDA_SRC as plain C++ with a few
+# definitions (one std::thread per CUDA thread, a std::barrier for __syncthreads, one block at a
+# time) and running it on small odd shapes, A and B inside NaN as the driver places them. It is no
+# GPU (no warps, no races), but wrong indexing, missing bounds checks and lost precision show.
+
+EMULATION = r"""
+#include <algorithm>
+#include <barrier>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <thread>
+#include <vector>
+struct uint3 { unsigned x = 0, y = 0, z = 0; };
+struct dim3 { unsigned x, y, z; dim3(unsigned x_ = 1, unsigned y_ = 1, unsigned z_ = 1) : x(x_), y(y_), z(z_) {} };
+struct __half { _Float16 v; };
+typedef void* cudaStream_t;
+thread_local uint3 threadIdx, blockIdx;
+dim3 blockDim, gridDim;
+static std::barrier<>* emu_barrier;
+inline void __syncthreads() { emu_barrier->arrive_and_wait(); }
+inline __half __float2half_rn(float x) { return __half{(_Float16)x}; }
+inline float __half2float(__half h) { return (float)h.v; }
+#define __global__
+#define __device__
+#define __forceinline__ inline
+#define __launch_bounds__(...)
+#define __restrict__ __restrict
+#define __shared__ static  /* one block runs at a time: its threads share the function's statics */
+template <class F> void emu_launch(dim3 grid, dim3 block, F kernel) {
+    gridDim = grid; blockDim = block;
+    const unsigned n = block.x * block.y * block.z;
+    std::barrier<> bar(n); emu_barrier = &bar;
+    std::vector<std::thread> threads;
+    for (unsigned t = 0; t < n; ++t) threads.emplace_back([&, t] {
+        threadIdx = {t % block.x, (t / block.x) % block.y, t / (block.x * block.y)};
+        for (unsigned z = 0; z < grid.z; ++z)
+            for (unsigned y = 0; y < grid.y; ++y)
+                for (unsigned x = 0; x < grid.x; ++x) {
+                    blockIdx = {x, y, z};
+                    kernel();
+                    bar.arrive_and_wait();  // the whole block is done before the next one starts
+                }
+    });
+    for (auto& t : threads) t.join();
+}
+"""
+EMULATION_MAIN = r"""
+int main(int argc, char** argv) {
+    const int M = atoi(argv[1]), N = atoi(argv[2]), K = atoi(argv[3]);
+    const size_t pad = 256 * (size_t)std::max({M, N, K});
+    std::mt19937 g(M + 7 * N + 13 * K);
+    std::normal_distribution<float> d;
+    std::vector<float> a(pad + (size_t)M * K + pad, NAN), b(pad + (size_t)K * N + pad, NAN);
+    std::vector<float> c(pad + (size_t)M * N + pad, NAN);
+    float *A = a.data() + pad, *B = b.data() + pad, *C = c.data() + pad;
+    for (size_t i = 0; i < (size_t)M * K; ++i) A[i] = d(g);
+    for (size_t i = 0; i < (size_t)K * N; ++i) B[i] = d(g);
+    matmul_launch(A, B, C, M, N, K, nullptr);
+    long bad = 0;
+    for (int i = 0; i < M; ++i) for (int j = 0; j < N; ++j) {
+        double want = 0;
+        for (int k = 0; k < K; ++k) want += (double)A[(size_t)i * K + k] * B[(size_t)k * N + j];
+        if (!(std::fabs(C[(size_t)i * N + j] - want) <= 1e-4 * std::sqrt((double)K) + 1e-4 * std::fabs(want))) ++bad;
+    }
+    printf("%ld\n", bad);
+}
+"""
+EMULATED_SHAPES = [(1, 1, 1), (17, 65, 33), (40, 30, 1), (129, 127, 255)]  # (M, N, K)
+
+
+def _launches_as_calls(source: str) -> str:
+    """kernel<<<grid, block[, smem, stream]>>>(args); -> emu_launch(dim3(grid), dim3(block), [&] { kernel(args); });"""
+    def call(match):
+        config, depth, parts = match.group(2), 0, [""]
+        for ch in config:
+            depth += ch in "([{"
+            depth -= ch in ")]}"
+            parts[-1:] = [parts[-1], ""] if ch == "," and depth == 0 else [parts[-1] + ch]
+        return f"emu_launch(dim3({parts[0]}), dim3({parts[1]}), [&] {{ {match.group(1)}({match.group(3)}); }});"
+    return re.sub(r"(\w+)\s*<<<(.*?)>>>\s*\((.*?)\);", call, source, flags=re.S)
+
+
+def emulate(cxx: str, cuda_src: str, folder: Path) -> list[int]:
+    """Elements outside the tolerance, per shape of EMULATED_SHAPES."""
+    folder.mkdir(exist_ok=True)
+    body = _launches_as_calls(cuda_src.replace("#include <cuda_fp16.h>", ""))
+    (folder / "emulated.cpp").write_text(EMULATION + body + EMULATION_MAIN, encoding="utf-8")
+    built = subprocess.run([cxx, "-std=c++20", "-O1", "-pthread", "-w", "emulated.cpp", "-o", "emulated"],
+                           cwd=folder, capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stderr[-3000:]
+    return [int(subprocess.run([str(folder / "emulated"), str(m), str(n), str(k)], capture_output=True,
+                               text=True, timeout=300, check=True).stdout) for m, n, k in EMULATED_SHAPES]
+
+
+@pytest.fixture(scope="module")
+def cxx(tmp_path_factory) -> str:
+    """g++, once it has shown it can build the emulation (C++20 <barrier>, _Float16)."""
+    found = shutil.which("g++")
+    if found is None:
+        pytest.skip("g++ is not installed on this machine")
+    try:
+        emulate(found, KERNEL + LAUNCHER.replace(", 0, stream>>>", ">>>"), tmp_path_factory.mktemp("probe"))
+    except (AssertionError, subprocess.SubprocessError) as exc:
+        pytest.skip(f"this g++ cannot build the CPU emulation: {str(exc)[-300:]}")
+    return found
+
+
+def test_known_good_kernels_compute_a_matmul(pack, cxx, tmp_path):
+    for index, path in enumerate([pack.reference_path] + pack.solutions("correct")):
+        assert emulate(cxx, literal(path, "CUDA_SRC"), tmp_path / str(index)) == [0] * len(EMULATED_SHAPES), path.name
+
+
+def test_wrong_kernels_and_the_starter_compute_something_else(pack, cxx, tmp_path):
+    # the known-bad files whose bug is in the kernel's arithmetic; the others break a rule
+    files = [p for p in pack.solutions("wrong") if wrong_expectation(p) == ("failed", True)]
+    assert len(files) >= 3
+    for index, path in enumerate(files + [pack.exercise.starter]):
+        assert any(emulate(cxx, literal(path, "CUDA_SRC"), tmp_path / str(index))), path.name
 
 
 # ----------------------------------------------------------------------------- the reference's files

@@ -359,3 +359,45 @@ def test_reference_gets_gpu_figures(exercise):
     assert tp is not None and tp.device == "cuda" and not tp.indicative, tp
     assert tp.submission_seconds and tp.sol_fraction and tp.vs_torch and tp.score is not None, tp
     assert 0.6 < tp.speedup < 1.6          # the reference against itself, same run
+
+
+# ----------------------------------------------------------------------------- torch's own implementations
+
+@pytest.mark.parametrize("exercise, params", [
+    ("triton_softmax", {"M": 5, "N": 77, "dtype": "float32", "scale": 2.0}),
+    ("attention", {"entry": "attention", "B": 2, "H": 2, "Lq": 9, "Lk": 9, "D": 16, "dtype": "float32",
+                   "causal": True, "backward": True}),
+    ("attention", {"entry": "attention", "B": 2, "H": 2, "Lq": 6, "Lk": 10, "D": 8, "dtype": "float32",
+                   "causal": True, "mask": "full"}),
+])
+def test_torch_baseline_does_the_same_task(exercise, params):
+    """vs_torch compares like with like: torch's implementation passes the pack's own check."""
+    from dlverify.engine import judge
+    from dlverify.gpu import harness
+    from dlverify.gpu.baselines import baseline_for
+
+    pack = load_pack(get_exercise(exercise))
+    ctx = pack.context("cpu")
+    case = Case("b", params, seed=4, kind="bench")
+    inputs = pack.grader.make_inputs(case, 123)
+    base = baseline_for(exercise, params, "cpu", ctx)
+    slot = base.prepare(harness().to_device(inputs, "cpu"))
+    outputs = harness().to_host(slot.collect(slot.call()))
+    check = judge(pack, ctx, case, inputs, outputs)
+    assert check.ok, check.message
+
+
+def test_float32_baseline_trains_the_same_model():
+    from dlverify.gpu import harness
+    from dlverify.gpu.baselines import baseline_for
+
+    pack = load_pack(get_exercise("mixed_precision"))
+    params = {"d": 8, "hidden": 16, "classes": 4, "n_batches": 4, "batch": 4, "dtype": "bfloat16", "optimizer": "sgd",
+              "lr": 0.1, "momentum": 0.9, "accum_steps": 2}
+    inputs = pack.grader.make_inputs(Case("b", params, seed=1, kind="bench"), 7)
+    slot = baseline_for("mixed_precision", params, "cpu", pack.context("cpu")).prepare(inputs)
+    losses = harness().to_host(slot.collect(slot.call()))["losses"]
+    want = pack.grader.expected(Case("b", params, seed=1, kind="bench"), inputs, pack.context("cpu"))["losses"]
+    assert losses.shape == want.shape == (2,)
+    assert torch.allclose(losses, want.double(), rtol=0.05, atol=0.05)     # the same run, without bf16 rounding
+    assert baseline_for("attention", {"entry": "mhsa"}, "cpu") is None      # no torch twin for the module entry

@@ -248,7 +248,7 @@ def measure_cuda(key: str, device: str, driver: str, cuda: str | None, torch_ver
     dst = torch.empty_like(src)
     copy_s = best_seconds(lambda: dst.copy_(src), clock)   # read size bytes, write size bytes
     fill_s = best_seconds(lambda: dst.zero_(), clock)       # write size bytes
-    del src, dst
+    src = dst = None  # free the buffers before the matmuls allocate theirs
     tflops = {}
     for dtype in (torch.bfloat16, torch.float16):
         tflops[str(dtype).replace("torch.", "")] = _matmul_tflops(torch, MATMUL_N, dtype, "cuda", clock, REPETITIONS)

@@ -4,6 +4,10 @@ accepted, and the bytes that cross to the host are plain data."""
 import torch
 import torch.nn as nn
 
+# Harmful only where the grader's sandbox runs it (as the module `submission`); anywhere
+# else (a test that imports it in-process) it is just a wrong answer.
+IN_SANDBOX = __name__ == "submission"
+
 
 class Liar(torch.Tensor):
     @classmethod
@@ -16,6 +20,8 @@ class Liar(torch.Tensor):
 
 
 def attention(q, k, v, *, causal=False, attn_mask=None):
+    if not IN_SANDBOX:
+        return torch.zeros(*q.shape[:-1], v.shape[-1], dtype=q.dtype)
     out = torch.zeros(*q.shape[:-1], v.shape[-1], dtype=q.dtype) + 0 * q.sum()
     return out.as_subclass(Liar)
 

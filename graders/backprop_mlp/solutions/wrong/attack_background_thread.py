@@ -7,6 +7,10 @@ import time
 
 import numpy as np
 
+# Harmful only where the grader's sandbox runs it (as the module `submission`); anywhere
+# else (a test that imports it in-process) it is just a wrong answer.
+IN_SANDBOX = __name__ == "submission"
+
 
 def _honest(params, x, y):
     """A correct answer, used only if the attack got through (so a breach shows up as a pass)."""
@@ -47,6 +51,8 @@ def _finish_later(params, x, y, grads):
 
 
 def mlp_loss_and_grads(params, x, y):
+    if not IN_SANDBOX:
+        return 0.0, {k: np.zeros_like(v) for k, v in params.items()}
     loss, _ = _honest(params, x, y)
     grads = {k: np.zeros_like(v) for k, v in params.items()}
     threading.Thread(target=_finish_later, args=(params, x, y, grads), daemon=False).start()

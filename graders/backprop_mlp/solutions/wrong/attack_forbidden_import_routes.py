@@ -9,6 +9,10 @@ import sys
 
 import numpy as np
 
+# Harmful only where the grader's sandbox runs it (as the module `submission`); anywhere
+# else (a test that imports it in-process) it is just a wrong answer.
+IN_SANDBOX = __name__ == "submission"
+
 
 def _honest(params, x, y):
     """A correct answer, used only if the attack got through (so a breach shows up as a pass)."""
@@ -64,6 +68,8 @@ def _routes():
 
 
 def mlp_loss_and_grads(params, x, y):
+    if not IN_SANDBOX:
+        return 0.0, {k: np.zeros_like(v) for k, v in params.items()}
     for route in _routes():
         try:
             if route() is not None:
