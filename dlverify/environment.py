@@ -60,9 +60,11 @@ def device_info(device: str) -> dict[str, str | None]:
         import torch
 
         index = torch.cuda.current_device()
+        from .gpu.sol import driver_version
+
         return {"kind": "cuda", "name": torch.cuda.get_device_name(index),
                 "capability": ".".join(map(str, torch.cuda.get_device_capability(index))),
-                "cuda": torch.version.cuda}
+                "cuda": torch.version.cuda, "driver": driver_version()}
     return {"kind": "cpu", "name": _cpu_name(), "machine": platform.machine()}
 
 
@@ -91,8 +93,17 @@ def versions() -> dict[str, str | None]:
         "triton": _version("triton"),
         "numpy": _version("numpy"),
         "dlverify": __version__,
+        "cuda": _torch_cuda(),
         "platform": f"{sys.platform}-{platform.machine()}",
     }
+
+
+def _torch_cuda() -> str | None:
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch.version.cuda
 
 
 def now_iso() -> str:

@@ -94,7 +94,8 @@ def build_job(exercise: Exercise, pack: Pack, source: str, device: str, secret: 
         for index, case in enumerate(pack.bench_cases(device)):
             if not_run_reason and not_run_reason(case, ctx):
                 continue
-            pool_size = int(case.params.get("pool", 3))
+            # Slot 0 is an untimed warm-up, so the default leaves 3 (CPU) or 7 (GPU) timed calls.
+            pool_size = int(case.params.get("pool", 4 if device == "cpu" else 8))
             pool = [pack.grader.make_inputs(case, case_seed(secret, case, salt=str(i))) for i in range(pool_size)]
             benches.append(PlannedBench(case, pool))
             job_benches.append({"name": case.name, "params": case.params, "inputs": [

@@ -19,6 +19,21 @@ def _error(value: float | None) -> str:
     return "" if value is None else f"{value:.2e}"
 
 
+def _gpu_figures(tp) -> str:
+    if tp.indicative:
+        return ""
+    parts = []
+    if tp.gbps is not None:
+        parts.append(f"{tp.gbps:.0f} GB/s")
+    if tp.tflops is not None:
+        parts.append(f"{tp.tflops:.1f} TFLOP/s")
+    if tp.sol_fraction is not None:
+        parts.append(f"{tp.sol_fraction:.2f} of speed of light")
+    if tp.vs_torch is not None:
+        parts.append(f"{tp.vs_torch:.2f}x torch")
+    return "; " + ", ".join(parts) if parts else ""
+
+
 def show_result(result: GradeResult, console: Console, *, verbose: bool = False) -> None:
     status = result.status.value
     console.print(f"[bold]{result.exercise}[/] · {result.submission_file} · "
@@ -41,7 +56,8 @@ def show_result(result: GradeResult, console: Console, *, verbose: bool = False)
         if tp.speedup is not None:
             console.print(f"throughput ({tp.device}{', indicative' if tp.indicative else ''}): "
                           f"{tp.submission_seconds * 1e3:.2f} ms per call vs reference "
-                          f"{tp.reference_seconds * 1e3:.2f} ms → {tp.speedup:.2f}x, score {tp.score:.2f}")
+                          f"{tp.reference_seconds * 1e3:.2f} ms → {tp.speedup:.2f}x, score {tp.score:.2f}"
+                          + _gpu_figures(tp))
         else:
             console.print(f"throughput: {tp.note}")
     for item in result.not_verified:

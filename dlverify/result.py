@@ -41,6 +41,7 @@ class Throughput:
     vs_torch: float | None = None
     child_seconds: float | None = None        # what the child's own timer said (cross-check only)
     note: str = ""
+    per_case: list[dict[str, Any]] = field(default_factory=list)  # GPU: figures per bench case
 
 
 @dataclass
