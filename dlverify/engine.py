@@ -74,6 +74,13 @@ def grade(exercise_id: str, submission_path: Path | str, *, device: str = "auto"
     ctx = pack.context(device)
     if exercise.needs_gpu and device == "cpu":
         return _cpu_fallback(result, pack, submission, ctx)
+    precheck = getattr(pack.grader, "precheck", None)
+    if precheck is not None:
+        # A pack's own static screen (cuda_matmul: the CUDA source compiles and calls no library).
+        status, message, _ = precheck(submission.source, ctx)
+        if status in ("failed", "rejected"):
+            result.cases.append(CaseResult("precheck", CaseStatus(status), message))
+            return _finish(result, Status(status), message)
 
     try:
         launcher, kind = choose_launcher(sandbox, gpu if device == "cuda" else None)
@@ -291,7 +298,7 @@ def _cpu_fallback(result: GradeResult, pack: Pack, submission: Submission, ctx: 
     status, message, notes = hook(submission.source, ctx)
     for note in notes:
         result.not_verified.append(NotVerified(str(note.get("what", "")), str(note.get("reason", ""))))
-    final = Status.FAILED if status == "failed" else Status.NOT_VERIFIED
-    if final is Status.FAILED:
-        result.cases.append(CaseResult("compile", CaseStatus.FAILED, message))
+    final = {"failed": Status.FAILED, "rejected": Status.REJECTED}.get(status, Status.NOT_VERIFIED)
+    if final is not Status.NOT_VERIFIED:
+        result.cases.append(CaseResult("compile", CaseStatus(final.value), message))
     return _finish(result, final, message)
