@@ -187,7 +187,8 @@ def launch(spec: LaunchSpec, *, use_bwrap: bool | None = None) -> RunEvidence:
     layers.append(Layer("seccomp", seccomp_error is None,
                         seccomp_error or "no network sockets (loopback included), no ptrace, no namespaces, "
                                          "no mounts, no io_uring"))
-    layers.append(Layer("rlimits", True, rlimits.describe(spec.limits, memory_fallback=cgroup is None)))
+    nproc = rlimits.nproc_limit(spec.limits, uid=SANDBOX_UID if drop else os.getuid(), has_cgroup=cgroup is not None)
+    layers.append(Layer("rlimits", True, rlimits.describe(spec.limits, memory_fallback=cgroup is None, nproc=nproc)))
 
     pass_fds = [channel_write] + [fd for fd in (bpf_fd, status_write) if fd is not None]
     readable = [str(p) for p in python_roots() + list(spec.readable) + [p for p in SYSTEM_READ if p.exists()]]
@@ -200,7 +201,7 @@ def launch(spec: LaunchSpec, *, use_bwrap: bool | None = None) -> RunEvidence:
             cgroup.join_self()            # as root: the cgroup files are root's
         if drop:
             drop.reopen_folders()         # as root: a private mount namespace
-        rlimits.apply(spec.limits, memory_fallback=cgroup is None)
+        rlimits.apply(spec.limits, memory_fallback=cgroup is None, nproc=nproc)
         if drop:
             drop.become_nobody()
         if landlock:
