@@ -84,6 +84,7 @@ def grade(exercise_id: str, submission_path: Path | str, *, device: str = "auto"
 
     try:
         launcher, kind = choose_launcher(sandbox, gpu if device == "cuda" else None)
+        launcher = _with_retry(launcher)
     except SandboxUnavailable as exc:
         return _finish(result, Status.ERROR, f"sandbox unavailable: {exc}")
     result.sandbox = {"kind": kind, "layers": []}
@@ -137,6 +138,20 @@ def _spec(job_file: Path, job: Job, exercise: Exercise, device: str, deadline: f
         readable=[paths.sandbox_dir(), job.folder],
         limits=exercise.limits, env=child_env(exercise, device), deadline=deadline, device=device,
     )
+
+
+def _with_retry(launcher: Launcher) -> Launcher:
+    """Setting up namespaces can fail for a moment on a loaded machine (EAGAIN): try twice more."""
+    def run(spec: LaunchSpec) -> RunEvidence:
+        for pause in (0.5, 2.0):
+            try:
+                return launcher(spec)
+            except SandboxUnavailable as exc:
+                if "temporarily unavailable" not in str(exc) or time.monotonic() + pause >= spec.deadline:
+                    raise
+                time.sleep(pause)
+        return launcher(spec)
+    return run
 
 
 def _run_cases(job: Job, exercise: Exercise, device: str, deadline: float, progress: Progress,
