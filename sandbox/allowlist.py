@@ -24,7 +24,9 @@ FRAMEWORK_DISTRIBUTIONS = {
     "numpy": ("numpy",),
     "torch": ("numpy", "torch"),
     "triton": ("numpy", "torch", "triton"),
-    "cuda": ("numpy", "torch"),
+    # the candidate chooses how to compile and launch: torch's cpp_extension (which runs ninja) or
+    # NVRTC through CuPy; whichever of these is installed is kept
+    "cuda": ("numpy", "torch", "ninja", "cupy", "cupy-cuda12x", "cupy-cuda11x"),
 }
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
@@ -101,7 +103,9 @@ def readable_python(framework: str) -> list[str]:
     with every site folder left out (a Landlock allow-list cannot subtract a sub-folder, so a root
     that holds a site folder is opened up one level at a time around it)."""
     sites = site_entries(framework)
-    roots = {os.path.realpath(p) for p in (sysconfig.get_path("stdlib"), sysconfig.get_path("platstdlib"))
+    # The standard library, and the C headers: torch.compile and Triton build small C extensions.
+    roots = {os.path.realpath(p) for p in (sysconfig.get_path(k) for k in ("stdlib", "platstdlib", "include",
+                                                                            "platinclude"))
              if p and os.path.isdir(p)}
     roots |= {os.path.realpath(p) for p in sys.path if p and os.path.isdir(p) and not p.endswith(".zip")}
     roots -= set(sites)

@@ -54,6 +54,7 @@ class WorkerLink:
         self.pending: deque = deque()
         self.forwarded: set = set()
         self.confinement = ""
+        self.messages = 0               # how many the worker has sent
         try:
             self.pidfd = os.pidfd_open(pid)
         except (AttributeError, OSError):
@@ -82,9 +83,11 @@ class WorkerLink:
             while self.pending:
                 header, payload = self.pending.popleft()
                 kind = header.get("type")
+                self.messages += 1
                 if kind == "violation":
                     self.forward_violation(header)
-                elif kind == "confined":
+                elif kind == "confined" and self.messages == 1:
+                    # only the first message, sent before any candidate code ran, can say this
                     self.confinement = str(header.get("detail", ""))[:300]
                 else:
                     return header, payload
@@ -163,8 +166,11 @@ class WorkerLink:
             why = "the submission closed the grader's pipe"
         self.channel.send({"event": "abort", "why": why, "signal": sig})
         if sig is not None and not closed:
-            signal.signal(sig, signal.SIG_DFL)
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, [sig])
+            try:
+                signal.signal(sig, signal.SIG_DFL)  # SIGKILL and SIGSTOP have no handler to reset
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, [sig])
+            except (OSError, ValueError):
+                pass
             os.kill(os.getpid(), sig)
             os._exit(128 + sig)
         os._exit(code if not closed else 3)
