@@ -193,6 +193,7 @@ if __name__ == "__main__":
     check()  # under the interpreter (no GPU) this takes a few seconds: one program at a time
     if torch.cuda.is_available():  # the interpreter only emulates bfloat16: check it on a GPU
         check(dtypes=(torch.bfloat16,))
-    benchmark(dtype=torch.float16)
-    if torch.cuda.is_available():
-        benchmark(dtype=torch.bfloat16)
+    # The target shapes (8192 x 8192 and 4096 x 32768, fp16 and bf16), then a sweep of row widths.
+    for dtype in (torch.float16, torch.bfloat16):
+        benchmark(m=8192, ns=(8192,), dtype=dtype)
+        benchmark(m=4096, dtype=dtype)
