@@ -141,7 +141,13 @@ def _serve(job, source, requests, replies, runner_pid, sandbox_dir) -> None:
     guards.install()
     driver = load_driver(job["driver"])
     entry_points, device = list(job["entry_points"]), job["device"]
-    del job  # nothing of the other cases stays in this process
+    # The runner's job (every case's parameters, the benchmark's) came along with the fork and
+    # is reachable from its frames: empty it in this process before any candidate code runs.
+    for key in ("cases", "bench"):
+        if isinstance(job.get(key), list):
+            job[key].clear()
+    job.clear()
+    del job
 
     try:
         module = load_submission(submission_path, source)

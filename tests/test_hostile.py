@@ -37,7 +37,7 @@ from dlverify.registry import get_exercise
 
 HERE = Path(__file__).resolve().parent
 PORT = 47321
-MARK = b"dlvh"
+MARK = "dlvh"   # attacks name their processes and files dlvh-*; each test run swaps in a mark of its own
 HEADER = re.compile(r"#\s*(?:WRONG|HOSTILE)\((?:(?P<exercise>[a-z_]+),\s*)?(?P<statuses>[a-z_|]+)"
                     r"(?:,\s*(?P<throughput>throughput))?\):")
 
@@ -108,7 +108,7 @@ class Listener:
             s.close()
 
 
-def _marked_processes() -> list[str]:
+def _marked_processes(mark: str) -> list[str]:
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
@@ -119,18 +119,18 @@ def _marked_processes() -> list[str]:
             seen = (entry / "cmdline").read_bytes() + b" " + (entry / "comm").read_bytes()
         except (OSError, IndexError):
             continue
-        if MARK in seen:
+        if mark.encode() in seen:
             found.append(f"{entry.name}: {seen[:120]!r}")
     return found
 
 
-def _marker_files(extra: list[Path]) -> list[str]:
+def _marker_files(mark: str, extra: list[Path]) -> list[str]:
     places = [Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"), Path("/"), Path.home(), paths.data_root(),
               paths.graders_dir(), paths.graders_dir() / "backprop_mlp", paths.sandbox_dir(), HERE, Path.cwd()]
     found = []
     for place in places + extra:
         try:
-            found += [str(p) for p in place.glob("dlvh-*")]
+            found += [str(p) for p in place.glob(f"{mark}*")]
         except OSError:
             pass
     return found
@@ -139,20 +139,27 @@ def _marker_files(extra: list[Path]) -> list[str]:
 @pytest.fixture
 def watch(monkeypatch, tmp_path):
     """Everything an attack must not reach, set up before and checked after each grading."""
-    secret = f"dlvh-{uuid.uuid4().hex}"
+    token = uuid.uuid4().hex
+    mark = f"{MARK}{token[:6]}"                       # fits a 15-character process name with room to spare
+    secret = f"secret-{token}"
     monkeypatch.setenv("DLVERIFY_HOSTILE_SECRET", secret)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
-    before_files = set(_marker_files([tmp_path]))
-    assert not _marked_processes(), "marked processes before the test started"
     listener = Listener()
-    state = {"secret": secret}
+    state = {"secret": secret, "mark": mark, "folder": tmp_path}
     yield state
     listener.close()
     assert listener.connections == [], f"the loopback listener was reached: {listener.connections}"
-    leftovers = _wait_for(lambda: _marked_processes(), seconds=3)
+    leftovers = _wait_for(lambda: _marked_processes(mark), seconds=3)
     assert leftovers == [], f"processes still running after grading: {leftovers}"
-    planted = set(_marker_files([tmp_path])) - before_files
+    planted = _marker_files(mark, [tmp_path])
     assert not planted, f"files written outside scratch: {planted}"
+
+
+def marked(attack: "Attack", state: dict) -> Path:
+    """A copy of the attack whose process and file names carry this test's own mark."""
+    copy = state["folder"] / attack.path.name
+    copy.write_text(attack.path.read_text().replace(MARK + "-", state["mark"] + "-"))
+    return copy
 
 
 def _wait_for(probe, seconds: float):
@@ -179,7 +186,7 @@ def check_result(result, attack: Attack, secret: str) -> None:
     assert result.status.value in attack.statuses, (result.status.value, result.summary)
     assert result.status.value != "passed" or attack.statuses == ("passed",)
     text = result.to_json()
-    assert secret not in text and secret[5:] not in text, "a host secret reached the result"
+    assert secret not in text and secret[7:] not in text, "a host secret reached the result"
     assert len(text) < 200_000, f"result of {len(text)} bytes: the candidate's output was not capped"
 
 
@@ -188,7 +195,7 @@ def check_result(result, attack: Attack, secret: str) -> None:
 @pytest.mark.parametrize("attack", pack_attacks(), ids=lambda a: a.id)
 def test_pack_attack_is_contained(attack, watch, monkeypatch):
     small_limits(monkeypatch, wall_seconds=30, memory_mb=1024)
-    result = grade(attack.exercise, attack.path, device="cpu", throughput=attack.throughput)
+    result = grade(attack.exercise, marked(attack, watch), device="cpu", throughput=attack.throughput)
     check_result(result, attack, watch["secret"])
 
 
@@ -197,7 +204,7 @@ def test_slow_attack_is_contained(attack, watch, monkeypatch):
     wall = 4 if "timeout" in attack.statuses else 30
     small_limits(monkeypatch, wall_seconds=wall, memory_mb=1024, output_mb=8, processes=32)
     started = time.monotonic()
-    result = grade(attack.exercise, attack.path, device="cpu", throughput=attack.throughput)
+    result = grade(attack.exercise, marked(attack, watch), device="cpu", throughput=attack.throughput)
     check_result(result, attack, watch["secret"])
     # The wall-clock limit holds: the grader goes on a few seconds after it, whatever the child does.
     assert result.process["wall_seconds"] < wall + 5, result.process
@@ -209,7 +216,7 @@ def test_slow_attack_is_contained(attack, watch, monkeypatch):
 def test_patched_timers_do_not_change_the_host_clock(watch, monkeypatch):
     attack = next(a for a in slow_attacks() if a.path.stem == "patched_timers")
     small_limits(monkeypatch, wall_seconds=30)
-    result = grade(attack.exercise, attack.path, device="cpu", throughput=True)
+    result = grade(attack.exercise, marked(attack, watch), device="cpu", throughput=True)
     assert result.status.value == "passed", result.summary
     # every timed call sleeps 0.2 s, whatever the patched clocks in the sandbox say
     assert result.throughput.submission_seconds >= 0.2, result.throughput
@@ -227,7 +234,7 @@ def test_sandboxed_process_is_nobody_on_the_host_too(watch, monkeypatch):
         while time.monotonic() < deadline and not seen:
             for entry in Path("/proc").iterdir():
                 try:
-                    if entry.name.isdigit() and (entry / "comm").read_text().strip() == "dlvh-sleeper":
+                    if entry.name.isdigit() and (entry / "comm").read_text().strip() == f"{watch['mark']}-sleeper"[:15]:
                         status = (entry / "status").read_text()
                         seen.update(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
                         break
@@ -237,7 +244,7 @@ def test_sandboxed_process_is_nobody_on_the_host_too(watch, monkeypatch):
 
     looker = threading.Thread(target=look)
     looker.start()
-    result = grade(attack.exercise, attack.path, device="cpu", throughput=False)
+    result = grade(attack.exercise, marked(attack, watch), device="cpu", throughput=False)
     looker.join()
     assert result.status.value == "timeout"
     assert seen, "the sandboxed process was never seen from the host"
@@ -268,7 +275,7 @@ def test_attack_is_contained_without_bubblewrap(attack, watch, monkeypatch):
         pytest.skip("no Landlock in this kernel: without bubblewrap there is no filesystem allow-list")
     monkeypatch.setattr(docker, "launch_local", functools.partial(launch, use_bwrap=False))
     small_limits(monkeypatch, wall_seconds=30, memory_mb=1024)
-    result = grade(attack.exercise, attack.path, device="cpu", throughput=False, sandbox="local")
+    result = grade(attack.exercise, marked(attack, watch), device="cpu", throughput=False, sandbox="local")
     layers = {layer["name"]: layer["applied"] for layer in result.sandbox["layers"]}
     assert layers["bubblewrap"] is False and layers["landlock"] and layers["seccomp"], result.sandbox
     check_result(result, attack, watch["secret"])
