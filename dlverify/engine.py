@@ -137,6 +137,7 @@ def _spec(job_file: Path, job: Job, exercise: Exercise, device: str, deadline: f
         argv=[str(job_file), str(start), "1" if bench else "0"],
         readable=[paths.sandbox_dir(), job.folder],
         limits=exercise.limits, env=child_env(exercise, device), deadline=deadline, device=device,
+        framework=exercise.framework,
     )
 
 

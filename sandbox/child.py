@@ -227,7 +227,9 @@ def main(argv: list[str]) -> None:
     job = json.load(open(argv[1], encoding="utf-8"))
     start_case = int(argv[2])
     run_bench = argv[3] == "1"
-    channel = Channel(int(argv[4]))
+    # A local sandbox passes an inherited pipe's number; Docker a FIFO's path.
+    target = argv[4]
+    channel = Channel(int(target) if target.isdigit() else os.open(target, os.O_WRONLY))
     source = open(inside(job["submission"]), encoding="utf-8").read()
     job["driver"] = inside(job["driver"])
     for item in job["cases"]:

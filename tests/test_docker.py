@@ -49,11 +49,13 @@ def test_argv_has_every_isolation_flag(tmp_path):
     assert any(t.startswith("/tmp:") and "size=64m" in t for t in _flag(argv, "--tmpfs"))
     mounts = _flag(argv, "-v")
     assert f"{paths.sandbox_dir()}:{paths.sandbox_dir()}:ro" in mounts
-    assert f"{tmp_path / 'job'}:{tmp_path / 'job'}:ro" in mounts
+    job = tmp_path / "job"
+    inside = f"/run/dlverify{job}" if str(job).startswith("/tmp/") else str(job)
+    assert f"{job}:{inside}:ro" in mounts  # never inside the candidate's writable /tmp
     assert not any(str(paths.graders_dir()) in m for m in mounts)
     assert all(m.endswith(":ro") or m.endswith(docker.CHANNEL_IN_CONTAINER) for m in mounts)
     assert "--rm" not in argv  # removed by name afterwards, so its state can be inspected first
-    assert _flag(argv, "--env") == ["HOME=/tmp", "SECRET_FREE=1"]
+    assert _flag(argv, "--env") == ["DLVERIFY_PATH_PREFIX=/run/dlverify", "HOME=/tmp", "SECRET_FREE=1"]
     assert argv[-1] == docker.CHANNEL_IN_CONTAINER
 
 

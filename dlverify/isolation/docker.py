@@ -28,6 +28,7 @@ from typing import Callable
 
 from ..channel import FrameReader, StreamTail
 from ..result import Layer
+from .bwrap import PATH_MAP_ENV, RELOCATED, sandbox_path
 from .launcher import LaunchSpec, RunEvidence, SandboxUnavailable, launch as launch_local
 
 IMAGE = os.environ.get("DLVERIFY_DOCKER_IMAGE", "dlverify-cuda:latest")
@@ -76,12 +77,16 @@ def docker_argv(spec: LaunchSpec, name: str, fifo: Path, *, gpu: int | None, ima
             "--stop-timeout", "1"]
     if gpu is not None:
         argv += ["--gpus", f"device={gpu}"]
+    # Host folders under /tmp (the job folder) are mounted under /run/dlverify, as
+    # bubblewrap does: inside, /tmp is the candidate's writable scratch.
     for path in spec.readable:
-        argv += ["-v", f"{path}:{path}:ro"]
+        argv += ["-v", f"{path}:{sandbox_path(path)}:ro"]
     argv += ["-v", f"{fifo}:{CHANNEL_IN_CONTAINER}"]
-    for key, value in sorted(spec.env.items()):
+    env = dict(spec.env, **{PATH_MAP_ENV: RELOCATED})
+    for key, value in sorted(env.items()):
         argv += ["--env", f"{key}={value}"]
-    argv += [image, CONTAINER_PYTHON, "-I", "-B", str(spec.child_script), *spec.argv, CHANNEL_IN_CONTAINER]
+    argv += [image, CONTAINER_PYTHON, "-I", "-B", sandbox_path(spec.child_script),
+             sandbox_path(spec.argv[0]), *spec.argv[1:], CHANNEL_IN_CONTAINER]
     return argv
 
 
