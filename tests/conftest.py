@@ -52,5 +52,27 @@ def backprop_reference() -> str:
     return (paths.graders_dir() / "backprop_mlp" / "reference.py").read_text()
 
 
+# Pack tests (tests/test_pack_<id>.py) name their exercise in a module-level EXERCISE.
+@pytest.fixture(scope="module")
+def pack(request):
+    from dlverify import registry
+    from dlverify.packs import load_pack
+
+    return load_pack(registry.get_exercise(request.module.EXERCISE))
+
+
+@pytest.fixture(scope="module")
+def ctx(pack):
+    return pack.context("cpu")
+
+
+@pytest.fixture(scope="module")
+def driver(ctx):
+    # In the child sandbox/ is on sys.path, which is how a driver finds contract.py.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.syspath_prepend(str(paths.sandbox_dir()))
+        return ctx.driver
+
+
 def load_json(path: Path) -> dict:
     return json.loads(path.read_text())

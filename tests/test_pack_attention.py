@@ -15,30 +15,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from dlverify import paths, registry
 from dlverify.cases import Case
-from dlverify.packs import load_pack
 
 EXERCISE = "attention"
 SEED = 20240611
-
-
-@pytest.fixture(scope="module")
-def pack():
-    return load_pack(registry.get_exercise(EXERCISE))
-
-
-@pytest.fixture(scope="module")
-def ctx(pack):
-    return pack.context("cpu")
-
-
-@pytest.fixture(scope="module")
-def driver(ctx):
-    # In the child /sandbox is on sys.path, which is how the driver finds contract.py.
-    with pytest.MonkeyPatch.context() as mp:
-        mp.syspath_prepend(str(paths.sandbox_dir()))
-        return ctx.driver
 
 
 def by_name(pack, name: str) -> Case:

@@ -20,24 +20,6 @@ from dlverify.validate import WRONG_LINE
 EXERCISE = "backprop_mlp"
 
 
-@pytest.fixture(scope="module")
-def pack():
-    return load_pack(registry.get_exercise(EXERCISE))
-
-
-@pytest.fixture(scope="module")
-def ctx(pack):
-    return pack.context("cpu")
-
-
-@pytest.fixture(scope="module")
-def driver(ctx):
-    # In the child /sandbox is on sys.path, which is how the driver finds contract.py.
-    with pytest.MonkeyPatch.context() as mp:
-        mp.syspath_prepend(str(paths.sandbox_dir()))
-        return ctx.driver
-
-
 def by_name(pack, name: str) -> Case:
     return next(c for c in pack.cases if c.name == name)
 

@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from dlverify import nvcc, paths, registry
+from dlverify import nvcc, paths
 from dlverify.cases import Case
-from dlverify.packs import load_module_from_path, load_pack
+from dlverify.packs import load_module_from_path
 
 EXERCISE = "cuda_matmul"
 NVCC = nvcc.find_nvcc()
@@ -43,24 +43,6 @@ extern "C" void matmul_launch(const float* a_ptr, const float* b_ptr, float* c_p
     k<<<(M * N + 255) / 256, 256, 0, stream>>>(a_ptr, b_ptr, c_ptr, M, N, K);
 }
 """
-
-
-@pytest.fixture(scope="module")
-def pack():
-    return load_pack(registry.get_exercise(EXERCISE))
-
-
-@pytest.fixture(scope="module")
-def ctx(pack):
-    return pack.context("cpu")
-
-
-@pytest.fixture(scope="module")
-def driver(ctx):
-    # In the child sandbox/ is on sys.path, which is how the driver finds contract.py.
-    with pytest.MonkeyPatch.context() as mp:
-        mp.syspath_prepend(str(paths.sandbox_dir()))
-        return ctx.driver
 
 
 def submission(cuda_src: str) -> str:

@@ -13,27 +13,10 @@ from dataclasses import replace
 import pytest
 import torch
 
-from dlverify import registry
 from dlverify.cases import Case
-from dlverify.packs import load_pack
 
 EXERCISE = "mixed_precision"
 SEED = 20240611
-
-
-@pytest.fixture(scope="module")
-def pack():
-    return load_pack(registry.get_exercise(EXERCISE))
-
-
-@pytest.fixture(scope="module")
-def ctx(pack):
-    return pack.context("cpu")
-
-
-@pytest.fixture(scope="module")
-def driver(ctx):
-    return ctx.driver
 
 
 def by_name(pack, name: str) -> Case:

@@ -17,9 +17,8 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from dlverify import paths, registry
+from dlverify import paths
 from dlverify.cases import Case
-from dlverify.packs import load_pack
 
 EXERCISE = "triton_softmax"
 SEED = 20240611
@@ -32,24 +31,6 @@ def interpreter():
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TRITON_INTERPRET", "1")
         yield
-
-
-@pytest.fixture(scope="module")
-def pack():
-    return load_pack(registry.get_exercise(EXERCISE))
-
-
-@pytest.fixture(scope="module")
-def ctx(pack):
-    return pack.context("cpu")
-
-
-@pytest.fixture(scope="module")
-def driver(ctx):
-    # In the child /sandbox is on sys.path, which is how the driver finds contract.py.
-    with pytest.MonkeyPatch.context() as mp:
-        mp.syspath_prepend(str(paths.sandbox_dir()))
-        return ctx.driver
 
 
 def load_interpreted(path, name):
