@@ -29,7 +29,7 @@ from typing import Callable
 from ..channel import FrameReader, StreamTail
 from ..result import Layer
 from .bwrap import PATH_MAP_ENV, RELOCATED, sandbox_path
-from .launcher import LaunchSpec, RunEvidence, SandboxUnavailable, launch as launch_local
+from .launcher import LaunchSpec, RunEvidence, SandboxUnavailable, launch as launch_local, wait_until_exit
 
 IMAGE = os.environ.get("DLVERIFY_DOCKER_IMAGE", "dlverify-cuda:latest")
 CONTAINER_PYTHON = "/opt/venv/bin/python"
@@ -130,21 +130,7 @@ def launch_docker(spec: LaunchSpec, *, gpu: int | None = None, image: str = IMAG
     err_tail = StreamTail(os.dup(proc.stderr.fileno()), cap).start()
     proc.stdout.close()
     proc.stderr.close()
-    timed_out = False
-    while True:
-        remaining = spec.deadline - time.monotonic()
-        try:
-            proc.wait(timeout=max(0.0, min(remaining, 0.05)))
-            break
-        except subprocess.TimeoutExpired:
-            pass
-        if reader.problem:
-            break
-        if any(f.header.get("event") == "done" for f in reader.frames[-1:]):
-            continue
-        if remaining <= 0:
-            timed_out = True
-            break
+    timed_out = wait_until_exit(proc, reader, spec.deadline)
     wall = time.monotonic() - started
     state = _inspect_state(name)
     remove_container(name)   # on timeout this is what actually stops it

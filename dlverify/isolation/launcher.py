@@ -242,19 +242,7 @@ def launch(spec: LaunchSpec, *, use_bwrap: bool | None = None) -> RunEvidence:
     out_tail = StreamTail(out_read, cap).start()
     err_tail = StreamTail(err_read, cap).start()
 
-    timed_out = False
-    while True:
-        remaining = spec.deadline - time.monotonic()
-        try:
-            proc.wait(timeout=max(0.0, min(remaining, 0.05)))
-            break
-        except subprocess.TimeoutExpired:
-            pass
-        if reader.problem:
-            break  # an oversized or malformed stream: stop it now
-        if remaining <= 0:
-            timed_out = True
-            break
+    timed_out = wait_until_exit(proc, reader, spec.deadline)
     wall = time.monotonic() - started
     _kill_everything(proc, cgroup)
     left = cgroup.kill_all() if cgroup else 0
@@ -301,6 +289,21 @@ def _note_worker_confinement(layers: list[Layer], frames: list, via_bwrap: bool)
             confined = not detail.startswith("not confined")
             applied = confined if via_bwrap else layer.applied
             layers[i] = Layer("landlock", applied, f"{layer.detail}; worker: {detail}"[:400])
+
+
+def wait_until_exit(proc: subprocess.Popen, reader: FrameReader, deadline: float) -> bool:
+    """Wait for the process, the deadline, or a bad result stream; True when the deadline hit."""
+    while True:
+        remaining = deadline - time.monotonic()
+        try:
+            proc.wait(timeout=max(0.0, min(remaining, 0.05)))
+            return False
+        except subprocess.TimeoutExpired:
+            pass
+        if reader.problem:
+            return False  # an oversized or malformed stream: stop it now
+        if remaining <= 0:
+            return True
 
 
 def _kill_everything(proc: subprocess.Popen, cgroup: RunCgroup | None) -> None:
