@@ -48,10 +48,11 @@ def test_argv_has_every_isolation_flag(tmp_path):
     assert _flag(argv, "--user") == ["65534:65534"]
     assert any(t.startswith("/tmp:") and "size=64m" in t for t in _flag(argv, "--tmpfs"))
     mounts = _flag(argv, "-v")
-    assert f"{paths.sandbox_dir()}:{paths.sandbox_dir()}:ro" in mounts
-    job = tmp_path / "job"
-    inside = f"/run/dlverify{job}" if str(job).startswith("/tmp/") else str(job)
-    assert f"{job}:{inside}:ro" in mounts  # never inside the candidate's writable /tmp
+    # Host folders under /tmp move under /run/dlverify: inside, /tmp is the candidate's scratch.
+    for host in (paths.sandbox_dir(), tmp_path / "job"):
+        inside = f"/run/dlverify{host}" if str(host).startswith("/tmp/") else str(host)
+        assert f"{host}:{inside}:ro" in mounts
+        assert not inside.startswith("/tmp/")
     assert not any(str(paths.graders_dir()) in m for m in mounts)
     assert all(m.endswith(":ro") or m.endswith(docker.CHANNEL_IN_CONTAINER) for m in mounts)
     assert "--rm" not in argv  # removed by name afterwards, so its state can be inspected first
