@@ -53,8 +53,14 @@ def _as_numpy64(value: Any) -> tuple[np.ndarray, str]:
     raise TypeError(type(value).__name__)
 
 
+def _dtype_of(value: Any) -> str:
+    """The dtype's name, read without converting anything."""
+    dtype = getattr(value, "dtype", None)
+    return str(dtype).replace("torch.", "")
+
+
 def dtype_name(value: Any) -> str:
-    return _as_numpy64(value)[1]
+    return _dtype_of(value)
 
 
 def compare_arrays(
@@ -75,10 +81,14 @@ def compare_arrays(
     if type(got) is not want_type:
         return Check(False, f"{name}: expected a {want_type.__module__}.{want_type.__name__}, "
                             f"got {type(got).__module__}.{type(got).__name__}")
-    got64, got_dtype = _as_numpy64(got)
-    want64, want_dtype = _as_numpy64(want)
+    got_dtype, want_dtype = _dtype_of(got), _dtype_of(want)
     if got_dtype != want_dtype:
         return Check(False, f"{name}: dtype {got_dtype}, expected {want_dtype}")
+    try:
+        got64, _ = _as_numpy64(got)
+    except Exception as exc:  # noqa: BLE001 - an output we cannot read is the candidate's failure
+        return Check(False, f"{name}: cannot be read as numbers ({type(exc).__name__})")
+    want64, _ = _as_numpy64(want)
     if tuple(got64.shape) != tuple(want64.shape):
         return Check(False, f"{name}: shape {tuple(got64.shape)}, expected {tuple(want64.shape)}")
     if got64.size == 0:

@@ -245,7 +245,11 @@ class Guards:
                     return function(*a, **k)
             return real_start(watched, args, kwargs or {}, *rest)
 
-        for owner, attribute in ((_thread, "start_new_thread"), (threading, "_start_new_thread")):
+        # _thread.start_new is the old alias of start_new_thread: the same function, still exported.
+        for owner, attribute in ((_thread, "start_new_thread"), (_thread, "start_new"),
+                                 (threading, "_start_new_thread")):
+            if not hasattr(owner, attribute):
+                continue
             setattr(owner, attribute, start_new_thread)
             self._hooks[f"{owner.__name__}.{attribute}"] = (owner, attribute, start_new_thread)
 
