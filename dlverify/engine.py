@@ -27,6 +27,7 @@ from .outcome import CaseStatus, Status
 from .packs import GraderContext, Pack, load_pack
 from .registry import get_exercise
 from .result import CaseResult, GradeResult, NotVerified
+from .introspection import violations as introspection_violations
 from .static_rules import violations as static_violations
 from .submission import Submission, read_submission, syntax_error
 from .throughput import measure_throughput
@@ -67,6 +68,8 @@ def grade(exercise_id: str, submission_path: Path | str, *, device: str = "auto"
     if error:
         return _finish(result, Status.FAILED, error)
     found = static_violations(submission.source, exercise.rules)
+    if _has_rules(exercise):
+        found += introspection_violations(submission.source)
     if found:
         result.violations = [{"rule": rule, "detail": detail} for rule, detail in found]
         return _finish(result, Status.REJECTED, f"rule broken: {found[0][1]}")
@@ -108,6 +111,12 @@ def grade(exercise_id: str, submission_path: Path | str, *, device: str = "auto"
         return _finish(result, Status.ERROR, f"grader fault (not the submission's): {exc}")
     finally:
         shutil.rmtree(job.folder, ignore_errors=True)
+
+
+def _has_rules(exercise: Exercise) -> bool:
+    rules = exercise.rules
+    return bool(rules.forbidden_imports or rules.forbidden_ops or rules.require_triton_launch
+                or rules.allowed_imports is not None)
 
 
 def _new_result(exercise: Exercise, submission: Submission, device: str) -> GradeResult:

@@ -1,4 +1,4 @@
-# WRONG(failed): returns a torch.Tensor subclass whose __torch_function__ lies (claims the right dtype, device and values when asked)
+# WRONG(failed|rejected): returns a torch.Tensor subclass whose __torch_function__ lies (claims the right dtype, device and values when asked)
 """Hostile: a tensor subclass that lies. Only a plain torch.Tensor is
 accepted, and the bytes that cross to the host are plain data."""
 import torch

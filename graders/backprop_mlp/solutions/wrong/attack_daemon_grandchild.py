@@ -1,4 +1,4 @@
-# WRONG(failed): double fork + setsid: a daemonised grandchild (exec'd sleep, and a Python one ignoring every signal) meant to outlive the grading
+# WRONG(failed|rejected): double fork + setsid: a daemonised grandchild (exec'd sleep, and a Python one ignoring every signal) meant to outlive the grading
 """Hostile: daemonised grandchildren. They leave the child's session and
 process group; the cgroup and the pid namespace still take them down when the
 run ends."""

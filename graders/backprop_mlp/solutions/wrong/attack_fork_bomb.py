@@ -1,4 +1,4 @@
-# WRONG(failed): fork bomb: forks until the process limit refuses, every child parked forever; the grader must bound it and leave none running
+# WRONG(failed|rejected): fork bomb: forks until the process limit refuses, every child parked forever; the grader must bound it and leave none running
 """Hostile: a fork bomb. The cgroup's pids limit (and RLIMIT_NPROC) stop the
 flood; every parked child is killed when the run ends. Returns a wrong answer."""
 import ctypes

@@ -1,4 +1,4 @@
-# WRONG(failed): connects out (loopback listener, public DNS, IPv6, UDP, raw syscalls); a connection that succeeds turns into a correct answer
+# WRONG(failed|rejected): connects out (loopback listener, public DNS, IPv6, UDP, raw syscalls); a connection that succeeds turns into a correct answer
 """Hostile: network access. If any connection is made the answer is right
 (so a breach shows as a pass); with the network closed it is wrong. The test
 also keeps a loopback listener on port 47321 that must never be reached."""

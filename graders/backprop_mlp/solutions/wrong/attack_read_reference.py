@@ -1,4 +1,4 @@
-# WRONG(failed): hunts the trusted reference on disk (graders/, relative and absolute, /proc/*/cwd, a walk of /) and would call it
+# WRONG(failed|rejected): hunts the trusted reference on disk (graders/, relative and absolute, /proc/*/cwd, a walk of /) and would call it
 """Hostile: reading the reference. If reference.py is found anywhere it is run
 to answer (a breach shows as a pass); it never is."""
 import glob

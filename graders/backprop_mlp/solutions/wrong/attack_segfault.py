@@ -1,4 +1,4 @@
-# WRONG(crashed): dereferences a null pointer through ctypes inside the call: SIGSEGV
+# WRONG(crashed|rejected): dereferences a null pointer through ctypes inside the call: SIGSEGV
 """Hostile: a segfault in the middle of a call. The grader reports it as a
 crash of that case and goes on with the others."""
 import ctypes
