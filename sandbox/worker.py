@@ -24,6 +24,28 @@ import types
 
 from channel import Channel, read_frame
 
+
+def _raw_bytes(value) -> bytes | None:
+    """The exact bytes of an array or tensor (NaN-safe, any dtype), or None for anything else."""
+    if hasattr(value, "tobytes") and hasattr(value, "dtype") and not hasattr(value, "untyped_storage"):
+        return value.tobytes()  # numpy
+    if hasattr(value, "untyped_storage"):
+        flat = value.detach().cpu().contiguous().reshape(-1)
+        return bytes(flat.view(__import__("torch").uint8).numpy()) if flat.numel() else b""
+    return None
+
+
+def mutated_inputs(used: dict, pristine: dict) -> str | None:
+    """The name of the first input the candidate's call changed in place, if any.
+
+    The host compares on its own copy, so a mutation cannot fool the grade; it is
+    still a broken contract ("inputs are read-only"), and is reported as one."""
+    for key, original in pristine.items():
+        before, after = _raw_bytes(original), _raw_bytes(used.get(key))
+        if before is not None and before != after:
+            return key
+    return None
+
 TRACEBACK_CHARS = 2000
 MAX_INPUT_BYTES = 1 << 34
 _PR_SET_PDEATHSIG = 1
@@ -189,9 +211,14 @@ def _serve(job, source, requests, replies, runner_pid, sandbox_dir) -> None:
         started = time.perf_counter()
         try:
             inputs = codec.loads(data, io_kind)
-            del data
             with guards.watching_call():
                 outputs = driver.run(module, params, inputs, device)
+            changed = mutated_inputs(inputs, codec.loads(data, io_kind))
+            if changed:
+                from contract import ContractError
+
+                raise ContractError(f"the call changed its input {changed!r} in place; inputs are read-only")
+            del data
             payload = codec.dumps(outputs, io_kind)
         except BaseException as exc:  # noqa: BLE001
             kind = error_kind(exc)
