@@ -45,8 +45,9 @@ extern "C" void matmul_launch(const float* a_ptr, const float* b_ptr, float* c_p
 """
 
 
-def submission(cuda_src: str) -> str:
-    return f"CUDA_SRC = {cuda_src!r}\n\ndef matmul(a, b):\n    raise NotImplementedError\n"
+def submission(cuda_src: str, cpp_src: str = "// the binding") -> str:
+    return (f"CUDA_SRC = {cuda_src!r}\nCPP_SRC = {cpp_src!r}\n\n"
+            "def matmul(a, b):\n    raise NotImplementedError\n")
 
 
 def literal(path: Path, name: str) -> str:
@@ -514,3 +515,19 @@ def test_driver_refuses_a_cpu_run(driver, pack):
     assert type(info.value).__name__ == "ContractError" and "CUDA device" in str(info.value)
     assert contract is None or isinstance(info.value, contract.ContractError)
     assert callable(driver.bench_call)
+
+
+@pytest.mark.parametrize("cpp_src, build, status, why", [
+    ("// ok", "", "not_verified", "compiled with nvcc"),
+    ("#include <cublas_v2.h>\n", "", "rejected", "CPP_SRC uses 'cublas'"),
+    ("torch::Tensor f(torch::Tensor a, torch::Tensor b) { return at::matmul(a, b); }", "", "rejected", "at::matmul"),
+    ("torch::Tensor f(torch::Tensor a, torch::Tensor b) { return a.mm(b); }", "", "rejected", ".mm("),
+    ("// ok", "\nx = load_inline(name='m', cpp_sources=CPP_SRC, cuda_sources=OTHER)\n", "rejected", "cuda_sources=CUDA_SRC"),
+    ("// ok", "\nx = torch.utils.cpp_extension.load(name='m', sources=['k.cu'])\n", "rejected", "load_inline only"),
+])
+def test_the_binding_and_the_build_cannot_bring_another_product(pack, ctx, cpp_src, build, status, why):
+    source = submission(literal(pack.reference_path, "CUDA_SRC"), cpp_src) + build
+    got, message, _ = pack.grader.cpu_fallback(source, ctx)
+    if status == "not_verified" and nvcc.find_nvcc() is None:
+        pytest.skip("nvcc is not installed here")
+    assert got == status and why in message, message

@@ -38,7 +38,8 @@ LAUNCHER_DECLARATION = f'\n\nextern "C" void {LAUNCHER}({LAUNCHER_SIGNATURE});\n
 # GEMM libraries and the torch runtime: the kernel must be the candidate's own.
 LIBRARY_HEADERS = re.compile(r"^(cublas|cudnn|cutlass|cute/|cusparse|cusolver|cutensor|torch/|ATen/|c10/|pybind11/)",
                              re.I)
-LIBRARY_SYMBOLS = re.compile(r"cublas|cudnn|cutlass|cusparse|cutensor|\bat::|\bc10::|\btorch::", re.I)
+LIBRARY_SYMBOLS = re.compile(r"cublas|cudnn|cutlass|cusparse|cutensor|\bdl(?:m?open|v?sym)\b|\bat::|\bc10::|\btorch::",
+                             re.I)
 
 
 # ----------------------------------------------------------------------------- inputs and answer
@@ -82,8 +83,8 @@ def bench_figures(case: Case) -> dict[str, float]:
 
 # ----------------------------------------------------------------------------- no GPU: compile only
 
-def cuda_source(submission_source: str) -> tuple[str | None, str]:
-    """CUDA_SRC read out of the submission's syntax tree, or (None, why not). Nothing is executed.
+def module_literal(submission_source: str, name: str) -> tuple[str | None, str]:
+    """A module-level string constant (CUDA_SRC, CPP_SRC) read out of the submission's syntax tree, or (None, why not). Nothing is executed.
 
     It must be bound exactly once in the whole file, at module level, to a string
     literal (implicit concatenation and + of literals are literals too): anything
@@ -95,34 +96,74 @@ def cuda_source(submission_source: str) -> tuple[str | None, str]:
         return None, f"the submission does not parse: {exc}"
     bindings = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and node.id == "CUDA_SRC" and not isinstance(node.ctx, ast.Load):
+        if isinstance(node, ast.Name) and node.id == name and not isinstance(node.ctx, ast.Load):
             bindings.append(node)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == "CUDA_SRC":
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name:
             bindings.append(node)
-        elif isinstance(node, ast.alias) and (node.asname or node.name) == "CUDA_SRC":
+        elif isinstance(node, ast.alias) and (node.asname or node.name) == name:
             bindings.append(node)
-        elif isinstance(node, (ast.Global, ast.Nonlocal)) and "CUDA_SRC" in node.names:
+        elif isinstance(node, (ast.Global, ast.Nonlocal)) and name in node.names:
             bindings.append(node)
     top = [s for s in tree.body if isinstance(s, (ast.Assign, ast.AnnAssign))
-           and any(isinstance(t, ast.Name) and t.id == "CUDA_SRC" for t in _targets(s))]
+           and any(isinstance(t, ast.Name) and t.id == name for t in _targets(s))]
     if not bindings:
-        return None, "the submission defines no CUDA_SRC (a module-level string with the CUDA source)"
+        return None, f"the submission defines no {name} (a module-level string literal)"
     if len(bindings) > 1 or len(top) != 1:
         where = ", ".join(str(getattr(b, "lineno", "?")) for b in bindings)
-        return None, (f"CUDA_SRC must be assigned exactly once, at module level, to a string literal "
+        return None, (f"{name} must be assigned exactly once, at module level, to a string literal "
                       f"(it is bound on lines {where})")
     statement = top[0]
     if isinstance(statement, ast.Assign) and (len(statement.targets) != 1
                                               or not isinstance(statement.targets[0], ast.Name)):
-        return None, f"line {statement.lineno}: assign CUDA_SRC on its own (CUDA_SRC = \"...\")"
+        return None, f"line {statement.lineno}: assign {name} on its own ({name} = \"...\")"
     text = _literal(statement.value)
     if text is None:
         kind = type(statement.value).__name__ if statement.value is not None else "nothing"
-        return None, (f"line {statement.lineno}: CUDA_SRC must be a string literal, not a {kind} expression "
+        return None, (f"line {statement.lineno}: {name} must be a string literal, not a {kind} expression "
                       "(the grader reads it without running your file)")
     if len(text) > MAX_CUDA_SRC_CHARS:
-        return None, f"CUDA_SRC is longer than {MAX_CUDA_SRC_CHARS} characters"
+        return None, f"{name} is longer than {MAX_CUDA_SRC_CHARS} characters"
     return text, ""
+
+
+def cuda_source(submission_source: str) -> tuple[str | None, str]:
+    return module_literal(submission_source, "CUDA_SRC")
+
+
+# The torch binding may allocate and check tensors; the product itself must come from CUDA_SRC.
+BINDING_FORBIDDEN = re.compile(
+    r"cublas|cudnn|cutlass|cusparse|cutensor|dlopen|dlsym|dlmopen"
+    r"|\b(?:at|torch)::(?:native::)?(?:_\w+|matmul|mm|bmm|addmm|baddbmm|addbmm|einsum|linear|tensordot|dot|vdot"
+    r"|mv|addmv|outer|chain_matmul|matrix_power|conv\w*)\b"
+    r"|\.(?:matmul|mm|bmm|addmm|baddbmm|addbmm|mv|dot|outer|tensordot)\s*\(", re.I)
+BUILDERS = {"load_inline", "load", "compile", "CDLL", "RawKernel", "RawModule", "nvrtc", "cuModuleLoad"}
+
+
+def binding_problem(submission_source: str) -> tuple[str, str] | None:
+    """(status, why) when CPP_SRC or the build could put a library product where the kernel's should be."""
+    cpp, why = module_literal(submission_source, "CPP_SRC")
+    if cpp is None:
+        return "failed", why
+    hit = BINDING_FORBIDDEN.search(cpp)
+    if hit:
+        return "rejected", f"CPP_SRC uses {hit.group(0)!r}: the binding may check and allocate, the product is CUDA_SRC's"
+    tree = ast.parse(submission_source)
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+        if func not in BUILDERS:
+            continue
+        if func != "load_inline":
+            return "rejected", f"line {node.lineno}: build CUDA_SRC with load_inline only ({func} is not accepted)"
+        given = {k.arg: k.value for k in node.keywords}
+        for keyword, name in (("cuda_sources", "CUDA_SRC"), ("cpp_sources", "CPP_SRC")):
+            value = given.get(keyword)
+            items = value.elts if isinstance(value, (ast.List, ast.Tuple)) else [value]
+            if not (len(items) == 1 and isinstance(items[0], ast.Name) and items[0].id == name):
+                return "rejected", (f"line {node.lineno}: load_inline must get {keyword}={name}: the grader "
+                                    "checks that source and no other")
+    return None
 
 
 def _targets(statement: ast.stmt) -> list[ast.expr]:
@@ -152,6 +193,9 @@ def precheck(submission_source: str, ctx: GraderContext, compiler: nvcc.Nvcc | N
     source, why = cuda_source(submission_source)
     if source is None:
         return "failed", why, []
+    problem = binding_problem(submission_source)
+    if problem is not None:
+        return problem[0], problem[1], []
     screen = nvcc.screen_source(source)
     if screen.refusal:
         return "rejected", f"CUDA_SRC is not accepted: {screen.refusal}", []
