@@ -23,10 +23,23 @@ def test_every_module_imports_without_warnings():
     assert len(names) > 10
 
 
-def test_one_top_level_import_name():
-    import importlib.metadata as md
+def test_the_wheel_has_one_import_name_and_carries_the_packs(tmp_path):
+    """`pip install .` must find the packs, and only `dlverify` may become importable."""
+    import zipfile
+    from pathlib import Path
 
-    files = md.files("dlverify") or []
-    tops = {str(f).split("/")[0] for f in files if str(f).endswith(".py")}
-    tops.discard("__editable__")
-    assert tops <= {"dlverify"} or not tops, tops
+    import pytest
+
+    pytest.importorskip("hatchling")
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-m", "hatchling", "build", "-t", "wheel", "-d", str(tmp_path)],
+                          cwd=root, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    (wheel,) = tmp_path.glob("*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
+    assert tops == {"dlverify"}, tops
+    for folder in ("exercises", "graders", "kernels", "sandbox"):
+        assert any(n.startswith(f"dlverify/_data/{folder}/") for n in names), folder
+    assert "dlverify/_data/sandbox/child.py" in names
+    assert "dlverify/_data/exercises/attention/exercise.toml" in names
