@@ -39,7 +39,9 @@ def show_result(result: GradeResult, console: Console, *, verbose: bool = False)
     console.print(f"[bold]{result.exercise}[/] · {result.submission_file} · "
                   f"[{STYLE[status]}]{status.upper()}[/]  {result.summary}")
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
-    for column in ("case", "status", "max abs err", "max rel err", "message"):
+    table.add_column("case", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    for column in ("max abs err", "max rel err", "message"):
         table.add_column(column, overflow="fold")
     for case in result.cases:
         if case.status is CaseStatus.PASSED and not verbose:
