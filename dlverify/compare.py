@@ -36,20 +36,18 @@ def _worst(a: float | None, b: float | None) -> float | None:
     return max(values) if values else None
 
 
-def _as_numpy64(value: Any) -> tuple[np.ndarray, str]:
-    """Return a float64/int64 view of a tensor or array and its dtype name."""
+def _as_numpy64(value: Any) -> np.ndarray:
+    """A float64 (or int64 / bool) numpy copy of a tensor or array, for the comparison."""
     try:
         import torch
     except ImportError:  # numpy-only exercises never need torch here
         torch = None
     if torch is not None and type(value) is torch.Tensor:
-        dtype = str(value.dtype).replace("torch.", "")
         t = value.detach().cpu()
         t = t.double() if t.is_floating_point() else t.long() if not t.dtype == torch.bool else t
-        return t.numpy(), dtype
+        return t.numpy()
     if type(value) is np.ndarray:
-        dtype = str(value.dtype)
-        return value.astype(np.float64) if value.dtype.kind == "f" else value, dtype
+        return value.astype(np.float64) if value.dtype.kind == "f" else value
     raise TypeError(type(value).__name__)
 
 
@@ -57,10 +55,6 @@ def _dtype_of(value: Any) -> str:
     """The dtype's name, read without converting anything."""
     dtype = getattr(value, "dtype", None)
     return str(dtype).replace("torch.", "")
-
-
-def dtype_name(value: Any) -> str:
-    return _dtype_of(value)
 
 
 def compare_arrays(
@@ -85,10 +79,10 @@ def compare_arrays(
     if got_dtype != want_dtype:
         return Check(False, f"{name}: dtype {got_dtype}, expected {want_dtype}")
     try:
-        got64, _ = _as_numpy64(got)
+        got64 = _as_numpy64(got)
     except Exception as exc:  # noqa: BLE001 - an output we cannot read is the candidate's failure
         return Check(False, f"{name}: cannot be read as numbers ({type(exc).__name__})")
-    want64, _ = _as_numpy64(want)
+    want64 = _as_numpy64(want)
     if tuple(got64.shape) != tuple(want64.shape):
         return Check(False, f"{name}: shape {tuple(got64.shape)}, expected {tuple(want64.shape)}")
     if got64.size == 0:

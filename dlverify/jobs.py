@@ -52,9 +52,6 @@ class Job:
     sent: list[PlannedCase]                  # the ones the child runs, in order
     benches: list[PlannedBench] = field(default_factory=list)
 
-    def bench_by_name(self, name: str) -> PlannedBench | None:
-        return next((b for b in self.benches if b.case.name == name), None)
-
 
 def _write_inputs(folder: Path, name: str, inputs: dict[str, Any], io: str) -> str:
     path = folder / f"{name}.{'npz' if io == 'numpy' else 'pt'}"

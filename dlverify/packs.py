@@ -50,10 +50,6 @@ class GraderContext:
     def reference(self) -> ModuleType:
         return load_module_from_path(f"_dlverify_reference_{self.exercise.id}", self.grader_dir / "reference.py")
 
-    @property
-    def triton_interpreted(self) -> bool:
-        return self.device == "cpu"
-
 
 @dataclass
 class Pack:

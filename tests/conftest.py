@@ -13,7 +13,6 @@ if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")
 
 import io
-import json
 from pathlib import Path
 
 import pytest
@@ -73,6 +72,3 @@ def driver(ctx):
         mp.syspath_prepend(str(paths.sandbox_dir()))
         return ctx.driver
 
-
-def load_json(path: Path) -> dict:
-    return json.loads(path.read_text())

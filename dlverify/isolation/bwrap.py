@@ -22,8 +22,8 @@ import sys
 from pathlib import Path
 
 from ..manifest import Limits
+from .privileges import SANDBOX_UID
 
-SANDBOX_UID = 65534
 SYSTEM_READ = [Path(p) for p in ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin",
                                   "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d",
                                   "/etc/localtime", "/etc/alternatives")]
