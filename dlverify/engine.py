@@ -33,6 +33,7 @@ from .submission import Submission, read_submission, syntax_error
 from .throughput import measure_throughput
 from .verdicts import death, overall
 from .environment import child_env, device_info, resolve_device, versions, now_iso
+from .gpus import GpuChoiceError, on_gpu, physical_gpu
 
 MAX_LAUNCHES = 4  # the first run plus up to three relaunches past dead cases
 
@@ -61,8 +62,18 @@ def grade(exercise_id: str, submission_path: Path | str, *, device: str = "auto"
     exercise = get_exercise(exercise_id)
     submission = read_submission(Path(submission_path))
     device = resolve_device(device, exercise)
+    try:
+        physical = physical_gpu(gpu) if device == "cuda" else None
+    except GpuChoiceError as exc:
+        raise UsageError(str(exc)) from None
+    with on_gpu(physical):
+        return _grade(exercise, submission, device, sandbox, physical, throughput, progress, secret)
+
+
+def _grade(exercise: Exercise, submission: Submission, device: str, sandbox: str, gpu: str | None,
+           throughput: bool, progress: Progress, secret: int | None) -> GradeResult:
     pack = load_pack(exercise)
-    result = _new_result(exercise, submission, device)
+    result = _new_result(exercise, submission, device, gpu)
 
     error = syntax_error(submission.source)
     if error:
@@ -86,13 +97,14 @@ def grade(exercise_id: str, submission_path: Path | str, *, device: str = "auto"
             return _finish(result, Status(status), message)
 
     try:
-        launcher, kind = choose_launcher(sandbox, gpu if device == "cuda" else None)
+        launcher, kind = choose_launcher(sandbox, gpu)
         launcher = _with_retry(launcher)
     except SandboxUnavailable as exc:
         return _finish(result, Status.ERROR, f"sandbox unavailable: {exc}")
     result.sandbox = {"kind": kind, "layers": []}
     progress(f"preparing {len(pack.check_cases(device))} hidden cases")
     job = build_job(exercise, pack, submission.source, device, secret or new_run_secret(), throughput=throughput)
+    job.gpu = gpu
     try:
         deadline = time.monotonic() + exercise.limits.wall_seconds
         evidence = _run_cases(job, exercise, device, deadline, progress, result, launcher)
@@ -119,11 +131,11 @@ def _has_rules(exercise: Exercise) -> bool:
                 or rules.allowed_imports is not None)
 
 
-def _new_result(exercise: Exercise, submission: Submission, device: str) -> GradeResult:
+def _new_result(exercise: Exercise, submission: Submission, device: str, gpu: str | None) -> GradeResult:
     return GradeResult(
         exercise=exercise.id, title=exercise.title, submission_file=str(submission.path),
         submission_sha256=submission.sha256, status=Status.ERROR, summary="",
-        limits=asdict(exercise.limits), device=device_info(device), versions=versions(),
+        limits=asdict(exercise.limits), device=device_info(device, gpu), versions=versions(),
     )
 
 
@@ -145,7 +157,7 @@ def _spec(job_file: Path, job: Job, exercise: Exercise, device: str, deadline: f
         child_script=paths.sandbox_dir() / "child.py",
         argv=[str(job_file), str(start), "1" if bench else "0"],
         readable=[paths.sandbox_dir(), job.folder],
-        limits=exercise.limits, env=child_env(exercise, device), deadline=deadline, device=device,
+        limits=exercise.limits, env=child_env(exercise, device, job.gpu), deadline=deadline, device=device,
         framework=exercise.framework,
     )
 

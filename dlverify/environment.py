@@ -32,8 +32,11 @@ def cuda_available() -> bool:
     return bool(torch.cuda.is_available())
 
 
-def child_env(exercise: Exercise, device: str) -> dict[str, str]:
-    """The child's whole environment: nothing of the host's beyond what it needs."""
+def child_env(exercise: Exercise, device: str, gpu: str | None = None) -> dict[str, str]:
+    """The child's whole environment: nothing of the host's beyond what it needs.
+
+    `gpu` is the one GPU the child may see, as nvidia-smi names it (see gpus.py).
+    """
     env = {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "HOME": "/tmp",
@@ -52,19 +55,24 @@ def child_env(exercise: Exercise, device: str) -> dict[str, str]:
         env["TRITON_INTERPRET"] = "1"  # must be set before any @triton.jit runs
     if device == "cuda":
         env["CUDA_MODULE_LOADING"] = "LAZY"
+        if gpu is not None:
+            env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"
+            env["CUDA_VISIBLE_DEVICES"] = gpu
     return env
 
 
-def device_info(device: str) -> dict[str, str | None]:
+def device_info(device: str, gpu: str | None = None) -> dict[str, str | None]:
     if device == "cuda":
         import torch
 
-        index = torch.cuda.current_device()
+        from .gpus import host_index
+
+        index = host_index(gpu) if gpu is not None else torch.cuda.current_device()
         from .gpu.sol import driver_version
 
         return {"kind": "cuda", "name": torch.cuda.get_device_name(index),
                 "capability": ".".join(map(str, torch.cuda.get_device_capability(index))),
-                "cuda": torch.version.cuda, "driver": driver_version()}
+                "cuda": torch.version.cuda, "driver": driver_version(), "gpu": gpu}
     return {"kind": "cpu", "name": _cpu_name(), "machine": platform.machine()}
 
 

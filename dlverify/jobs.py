@@ -51,6 +51,7 @@ class Job:
     cases: list[PlannedCase]                 # every case, in order (sent or not)
     sent: list[PlannedCase]                  # the ones the child runs, in order
     benches: list[PlannedBench] = field(default_factory=list)
+    gpu: str | None = None                   # the GPU the child sees, nvidia-smi's name (gpus.py)
 
 
 def _write_inputs(folder: Path, name: str, inputs: dict[str, Any], io: str) -> str:

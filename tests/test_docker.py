@@ -131,3 +131,12 @@ def test_real_docker_run_grades_the_reference(write, backprop_reference):
 
     result = grade("backprop_mlp", write("ok.py", backprop_reference), sandbox="docker", throughput=False)
     assert result.sandbox["kind"] == "docker" and result.passed, result.summary
+
+
+def test_the_container_numbers_its_one_gpu_from_zero(tmp_path):
+    spec = _spec(tmp_path)
+    spec.env = dict(spec.env, CUDA_VISIBLE_DEVICES="3", CUDA_DEVICE_ORDER="PCI_BUS_ID")
+    argv = docker.docker_argv(spec, "n", tmp_path / "fifo", gpu="3")
+    assert _flag(argv, "--gpus") == ["device=3"]
+    # The host's numbering would point the child at a GPU the container does not have.
+    assert not any(e.startswith("CUDA_VISIBLE_DEVICES=") for e in _flag(argv, "--env"))

@@ -32,7 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sandbox", default="auto", choices=["auto", "local", "docker"],
                    help="where the child runs: local (bubblewrap, cgroups, seccomp), docker (the "
                         "Dockerfile.cuda image), auto (docker when an engine answers, else local)")
-    p.add_argument("--gpu", type=int, default=None, metavar="N", help="GPU index for --sandbox docker")
+    p.add_argument("--gpu", type=int, default=None, metavar="N", help="the GPU to grade on, numbered as nvidia-smi does (default: the first this "
+                        "process may use)")
     p.add_argument("--no-throughput", action="store_true", help="skip the timed calls")
     p.add_argument("-v", "--verbose", action="store_true", help="full messages for every case")
     p.set_defaults(func=cmd_grade)

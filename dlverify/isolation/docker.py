@@ -62,7 +62,7 @@ def image_present(image: str = IMAGE, timeout: float = 10.0) -> bool:
     return done.returncode == 0
 
 
-def docker_argv(spec: LaunchSpec, name: str, fifo: Path, *, gpu: int | None, image: str = IMAGE) -> list[str]:
+def docker_argv(spec: LaunchSpec, name: str, fifo: Path, *, gpu: str | None, image: str = IMAGE) -> list[str]:
     limits = spec.limits
     argv = ["docker", "run", "--name", name, "--init",
             "--network", "none", "--read-only",
@@ -82,7 +82,10 @@ def docker_argv(spec: LaunchSpec, name: str, fifo: Path, *, gpu: int | None, ima
     for path in spec.readable:
         argv += ["-v", f"{path}:{sandbox_path(path)}:ro"]
     argv += ["-v", f"{fifo}:{CHANNEL_IN_CONTAINER}"]
-    env = dict(spec.env, **{PATH_MAP_ENV: RELOCATED})
+    # Inside the container the one GPU it was given is device 0: the host's
+    # numbering (CUDA_VISIBLE_DEVICES for the local child) does not apply.
+    env = {k: v for k, v in spec.env.items() if k not in ("CUDA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER")}
+    env[PATH_MAP_ENV] = RELOCATED
     for key, value in sorted(env.items()):
         argv += ["--env", f"{key}={value}"]
     argv += [image, CONTAINER_PYTHON, "-I", "-B", sandbox_path(spec.child_script),
@@ -105,7 +108,7 @@ def remove_container(name: str) -> None:
     subprocess.run(["docker", "rm", "-f", name], capture_output=True, timeout=60)
 
 
-def launch_docker(spec: LaunchSpec, *, gpu: int | None = None, image: str = IMAGE) -> RunEvidence:
+def launch_docker(spec: LaunchSpec, *, gpu: str | None = None, image: str = IMAGE) -> RunEvidence:
     name = f"dlverify-{uuid.uuid4().hex[:16]}"
     folder = Path(tempfile.mkdtemp(prefix="dlverify-docker-"))
     fifo = folder / "channel"
@@ -159,7 +162,7 @@ def launch_docker(spec: LaunchSpec, *, gpu: int | None = None, image: str = IMAG
     )
 
 
-def choose_launcher(sandbox: str, gpu: int | None) -> tuple[Callable[[LaunchSpec], RunEvidence], str]:
+def choose_launcher(sandbox: str, gpu: str | None) -> tuple[Callable[[LaunchSpec], RunEvidence], str]:
     """(launch function, kind): `auto` takes Docker when an engine answers, the local sandbox otherwise."""
     if sandbox not in ("auto", "local", "docker"):
         raise ValueError(f"--sandbox must be auto, local or docker, not {sandbox!r}")

@@ -1,0 +1,325 @@
+"""`dlverify grade-batch`: finding submissions, grading them side by side, results that
+survive an interrupt, re-runs that grade only what changed, and a Ray fleet."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from dlverify import batch
+from dlverify.batch import BatchError, Entry, Options, earlier_result, find_submissions, result_name
+
+WRONG = ("def mlp_loss_and_grads(params, x, y):\n"
+         "    return 0.0, {k: v * 0 for k, v in params.items()}\n")
+
+
+def _touch(path: Path, text: str = "x = 1\n") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+# --- finding submissions -------------------------------------------------------------
+
+def test_files_and_candidate_folders_are_found_by_name(tmp_path):
+    root = tmp_path / "hand-in"
+    _touch(root / "alice.py")
+    _touch(root / "bob.ipynb", "{}")
+    _touch(root / "carol" / "solution.py")
+    _touch(root / "carol" / "helper_notes.txt")
+    _touch(root / "dave" / "solution.ipynb", "{}")
+    _touch(root / "erin" / "my_attempt.py")
+    _touch(root / "notes.md")               # not a submission: passed over in silence
+    _touch(root / ".hidden.py")
+    _touch(root / "__pycache__" / "x.py")
+    entries, skipped = find_submissions([root])
+    assert {e.name: e.path.relative_to(root).as_posix() for e in entries} == {
+        "alice": "alice.py", "bob": "bob.ipynb", "carol": "carol/solution.py",
+        "dave": "dave/solution.ipynb", "erin": "erin/my_attempt.py"}
+    assert skipped == []
+
+
+@pytest.mark.parametrize("files, why", [
+    (["solution.py", "solution.ipynb"], "both solution.py and solution.ipynb"),
+    ([], "no .py or .ipynb file"),
+    (["a.py", "b.py"], "2 .py/.ipynb files and no solution.py to choose"),
+])
+def test_a_folder_without_one_clear_submission_is_passed_over_with_the_reason(tmp_path, files, why):
+    root = tmp_path / "in"
+    _touch(root / "ok.py")
+    (root / "frank").mkdir(parents=True)
+    for name in files:
+        _touch(root / "frank" / name)
+    entries, skipped = find_submissions([root])
+    assert [e.name for e in entries] == ["ok"]
+    assert len(skipped) == 1 and skipped[0].endswith(why) and "frank" in skipped[0]
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda t: [t / "missing"], "no such file or folder"),
+    (lambda t: [_touch(t / "a.txt")], "expected a .py or .ipynb file"),
+    (lambda t: [(t / "empty").mkdir() or t / "empty"], "no .py or .ipynb submissions found"),
+    (lambda t: [_touch(t / "x" / "alice.py"), _touch(t / "y" / "alice.py")], "two submissions are named 'alice'"),
+])
+def test_bad_targets_are_one_clear_error(tmp_path, make, words):
+    with pytest.raises(BatchError, match=words):
+        find_submissions(make(tmp_path))
+
+
+def test_result_file_names_cannot_leave_the_results_folder():
+    assert result_name("alice") == "results/alice.json"
+    assert result_name("../../etc/passwd") == "results/.._.._etc_passwd.json"
+    assert "/" not in result_name("a/b")[len("results/"):]
+
+
+# --- keeping earlier results ---------------------------------------------------------
+
+def _earlier(tmp_path: Path, entry: Entry, **changes) -> Path:
+    from dlverify.submission import read_submission
+
+    data = {"exercise": "backprop_mlp", "submission_sha256": read_submission(entry.path).sha256,
+            "status": "failed", "device": {"kind": "cpu"}, "throughput": None, "summary": "0/12"}
+    data.update(changes)
+    target = tmp_path / "out" / result_name(entry.name)
+    _touch(target, json.dumps(data))
+    return tmp_path / "out"
+
+
+def test_an_earlier_result_stands_for_the_same_bytes(tmp_path):
+    entry = Entry("alice", _touch(tmp_path / "alice.py", WRONG))
+    out = _earlier(tmp_path, entry)
+    assert earlier_result(out, entry, "backprop_mlp", "cpu")["summary"] == "0/12"
+    assert earlier_result(out, entry, "backprop_mlp", "auto") is not None
+
+
+@pytest.mark.parametrize("changes, exercise, device", [
+    ({"submission_sha256": "0" * 64}, "backprop_mlp", "cpu"),     # the file changed since
+    ({}, "attention", "cpu"),                                     # another exercise
+    ({"status": "error"}, "backprop_mlp", "cpu"),                 # the grader's fault says nothing
+    ({"device": {"kind": "cuda"}}, "backprop_mlp", "cpu"),        # graded on another device
+    ({"status": "passed"}, "backprop_mlp", "cpu"),                # a pass without the timing asked for now
+])
+def test_an_earlier_result_is_graded_again_when_it_no_longer_stands(tmp_path, changes, exercise, device):
+    entry = Entry("alice", _touch(tmp_path / "alice.py", WRONG))
+    out = _earlier(tmp_path, entry, **changes)
+    assert earlier_result(out, entry, exercise, device) is None
+
+
+def test_a_pass_without_timing_stands_when_no_timing_is_asked(tmp_path):
+    entry = Entry("alice", _touch(tmp_path / "alice.py", WRONG))
+    out = _earlier(tmp_path, entry, status="passed")
+    assert earlier_result(out, entry, "backprop_mlp", "cpu", throughput=False) is not None
+
+
+def test_a_torn_or_foreign_result_file_is_graded_again(tmp_path):
+    entry = Entry("alice", _touch(tmp_path / "alice.py", WRONG))
+    _touch(tmp_path / "out" / result_name("alice"), '{"exercise": "backprop_')
+    assert earlier_result(tmp_path / "out", entry, "backprop_mlp", "cpu") is None
+    _touch(tmp_path / "out" / result_name("alice"), "[1, 2]")
+    assert earlier_result(tmp_path / "out", entry, "backprop_mlp", "cpu") is None
+
+
+# --- running side by side ----------------------------------------------------------
+
+def _fake_grader(monkeypatch, seconds: float = 0.05, interrupt_on: str | None = None):
+    """Stands in for grade() to test the batch's plumbing: which GPU each call got, and when."""
+    calls: list[tuple[str, int | None, float, float]] = []
+    lock = threading.Lock()
+
+    def fake(exercise_id, path, options, gpu=None):
+        start = time.monotonic()
+        if path.stem == interrupt_on:
+            # Ctrl-C while this grading runs: the signal reaches the main thread, and
+            # this grading goes on to its end, as a real one does inside its limits.
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1.0)
+        time.sleep(seconds)
+        with lock:
+            calls.append((path.stem, gpu, start, time.monotonic()))
+        return {"exercise": exercise_id, "status": "passed", "passed": True, "summary": f"graded {path.stem}",
+                "correctness_score": 1.0, "throughput": None, "submission_sha256": "0" * 64}
+
+    monkeypatch.setattr(batch, "grade_to_dict", fake)
+    return calls
+
+
+def test_one_grading_per_gpu_at_a_time(tmp_path, monkeypatch):
+    calls = _fake_grader(monkeypatch, seconds=0.1)
+    entries = [Entry(f"s{i}", _touch(tmp_path / f"s{i}.py")) for i in range(8)]
+    rows, interrupted = batch.run_local("backprop_mlp", entries, tmp_path / "out", Options(), jobs=8,
+                                        gpus=[0, 3], on_row=lambda r: None)
+    assert not interrupted and len(rows) == 8 and {gpu for _, gpu, _, _ in calls} == {0, 3}
+    for gpu in (0, 3):
+        spans = sorted((s, e) for _, g, s, e in calls if g == gpu)
+        assert all(a_end <= b_start for (_, a_end), (b_start, _) in zip(spans, spans[1:])), "two gradings shared a GPU"
+    assert all((tmp_path / "out" / r.result).is_file() for r in rows)
+
+
+def test_an_interrupt_keeps_what_was_graded_and_starts_nothing_more(tmp_path, monkeypatch):
+    calls = _fake_grader(monkeypatch, interrupt_on="s2")
+    entries = [Entry(f"s{i}", _touch(tmp_path / f"s{i}.py")) for i in range(6)]
+    seen = []
+    rows, interrupted = batch.run_local("backprop_mlp", entries, tmp_path / "out", Options(), jobs=1, gpus=None,
+                                        on_row=seen.append)
+    assert interrupted
+    assert [r.name for r in rows] == ["s0", "s1", "s2"] == [r.name for r in seen]
+    assert [c[0] for c in calls] == ["s0", "s1", "s2"]  # nothing after the interrupt started
+    assert sorted(p.name for p in (tmp_path / "out" / "results").iterdir()) == ["s0.json", "s1.json", "s2.json"]
+
+
+# --- the command, end to end on the real grader ----------------------------------------
+
+@pytest.fixture
+def hand_in(tmp_path, backprop_reference):
+    root = tmp_path / "hand-in"
+    _touch(root / "alice.py", backprop_reference)
+    _touch(root / "bob.py", WRONG)
+    _touch(root / "carol" / "solution.py", backprop_reference)
+    _touch(root / "erin.ipynb", "{not a notebook")
+    return root
+
+
+def _summary(out: Path) -> dict[str, dict[str, str]]:
+    with (out / "summary.csv").open() as handle:
+        return {row["name"]: row for row in csv.DictReader(handle)}
+
+
+def test_grade_batch_grades_every_submission_and_a_rerun_grades_only_what_changed(cli, tmp_path, hand_in,
+                                                                                backprop_reference):
+    run = cli("grade-batch", "backprop_mlp", str(hand_in), "--no-throughput", "--jobs", "2", "--out", "res")
+    assert run.code == 1, run.out + run.err  # bob fails, erin is unreadable
+    out = tmp_path / "res"
+    rows = _summary(out)
+    assert {n: r["status"] for n, r in rows.items()} == {
+        "alice": "passed", "bob": "failed", "carol": "passed", "erin": "unreadable"}
+    assert "not a readable notebook" in rows["erin"]["summary"]
+    alice = json.loads((out / "results" / "alice.json").read_text())
+    assert alice["status"] == "passed" and alice["submission_file"] == str(hand_in / "alice.py")
+    totals = json.loads((out / "summary.json").read_text())
+    assert totals["counts"] == {"passed": 2, "failed": 1, "unreadable": 1} and not totals["interrupted"]
+
+    stamps = {p.name: p.stat().st_mtime_ns for p in (out / "results").iterdir()}
+    _touch(hand_in / "bob.py", backprop_reference)  # bob fixes his submission
+    again = cli("grade-batch", "backprop_mlp", str(hand_in), "--no-throughput", "--out", "res")
+    assert again.code == 1  # erin still cannot be read
+    rows = _summary(out)
+    assert {n: (r["status"], r["graded"]) for n, r in rows.items()} == {
+        "alice": ("passed", "kept"), "bob": ("passed", "now"), "carol": ("passed", "kept"),
+        "erin": ("unreadable", "now")}
+    assert "2 kept from an earlier run" in again.out
+    now = {p.name: p.stat().st_mtime_ns for p in (out / "results").iterdir()}
+    assert now["alice.json"] == stamps["alice.json"] and now["bob.json"] != stamps["bob.json"]
+
+    (hand_in / "erin.ipynb").unlink()
+    fresh = cli("grade-batch", "backprop_mlp", str(hand_in), "--no-throughput", "--out", "res", "--fresh")
+    assert fresh.code == 0, fresh.out + fresh.err
+    assert {r["graded"] for r in _summary(out).values()} == {"now"}
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--gpus", "0,x"], "--gpus must be GPU indices"),
+    (["--gpus", "1,1"], "--gpus must be distinct"),
+    (["--gpus", "0", "--ray", "auto"], "--gpus does not apply with --ray"),
+    (["--gpus", "0", "--device", "cpu"], "--gpus needs --device cuda"),
+    (["--jobs", "0"], "--jobs must be at least 1"),
+    (["--device", "cuda"], "no CUDA device is visible"),
+    (["--out", "taken.txt"], "exists and is not a folder"),
+])
+def test_bad_batch_options_are_one_clear_line(cli, tmp_path, hand_in, argv, words):
+    import torch
+
+    if "cuda" in argv and torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA device")
+    _touch(tmp_path / "taken.txt")
+    run = cli("grade-batch", "backprop_mlp", str(hand_in), *argv)
+    assert run.code == 2, run.out + run.err
+    assert words in run.err and run.err.count("\n") == 1 and "Traceback" not in run.err
+
+
+def test_nothing_to_grade_is_a_usage_error(cli, tmp_path):
+    (tmp_path / "empty").mkdir()
+    run = cli("grade-batch", "backprop_mlp", "empty")
+    assert run.code == 2 and "no .py or .ipynb submissions found" in run.err
+
+
+# --- a Ray fleet -------------------------------------------------------------------
+
+class _FakeRay:
+    """Ray's wait/get/cancel, for the driver's bookkeeping: faults and hung runners."""
+
+    def __init__(self, outcomes: dict[str, object]):
+        self.outcomes, self.cancelled = outcomes, []
+
+    def wait(self, refs, num_returns, timeout):
+        ready = [r for r in refs if self.outcomes[r] != "hang"][:num_returns]
+        if not ready:
+            time.sleep(0.1)  # as Ray does: wait out the timeout
+        return ready, [r for r in refs if r not in ready]
+
+    def get(self, ref):
+        value = self.outcomes[ref]
+        if isinstance(value, Exception):
+            raise value
+        return dict(value)
+
+    def cancel(self, ref, force):
+        self.cancelled.append((ref, force))
+
+
+def test_the_driver_reports_runner_faults_and_cancels_hung_runners_as_grader_errors(tmp_path):
+    from dlverify import fleet
+
+    ok = {"exercise": "backprop_mlp", "status": "failed", "passed": False, "summary": "0/12",
+          "correctness_score": 0.0, "throughput": None, "_runner": "gpu-node-7"}
+    fake = _FakeRay({"a": ok, "b": RuntimeError("worker died\nThe actor died unexpectedly"), "c": "hang"})
+    entries = {name: Entry(name, _touch(tmp_path / f"{name}.py")) for name in "abc"}
+    rows, interrupted = fleet._collect(fake, lambda e: e.name, list(entries.values()), capacity=3,
+                                       out=tmp_path / "out", overdue_after=0.25, on_row=lambda r: None)
+    by_name = {r.name: r for r in rows}
+    assert not interrupted
+    assert by_name["a"].status == "failed" and by_name["a"].runner == "gpu-node-7"
+    assert by_name["b"].status == "error" and "runner fault (not the submission's)" in by_name["b"].summary
+    assert "The actor died unexpectedly" in by_name["b"].summary
+    assert by_name["c"].status == "error" and "cancelled" in by_name["c"].summary
+    assert fake.cancelled == [("c", True)]
+
+
+def test_no_more_tasks_in_flight_than_the_cluster_can_run(tmp_path):
+    from dlverify import fleet
+
+    most = [0]
+
+    class Tracking(_FakeRay):
+        def wait(self, refs, num_returns, timeout):
+            most[0] = max(most[0], len(refs))
+            return super().wait(refs, num_returns, timeout)
+
+    result = {"exercise": "x", "status": "passed", "passed": True, "summary": "", "throughput": None}
+    entries = [Entry(f"s{i}", _touch(tmp_path / f"s{i}.py")) for i in range(7)]
+    fake = Tracking({e.name: result for e in entries})
+    rows, _ = fleet._collect(fake, lambda e: e.name, entries, capacity=2,
+                             out=tmp_path / "out", overdue_after=60.0, on_row=lambda r: None)
+    assert len(rows) == 7 and most[0] == 2
+
+
+def test_grade_batch_over_a_local_ray_instance(cli, tmp_path, hand_in):
+    pytest.importorskip("ray")
+    (hand_in / "erin.ipynb").unlink()
+    (hand_in / "carol" / "solution.py").unlink()
+    run = cli("grade-batch", "backprop_mlp", str(hand_in), "--no-throughput", "--ray", "local", "--out", "res")
+    assert run.code == 1, run.out + run.err
+    rows = _summary(tmp_path / "res")
+    assert {n: r["status"] for n, r in rows.items()} == {"alice": "passed", "bob": "failed"}
+    import socket
+
+    assert {r["runner"] for r in rows.values()} == {socket.gethostname()}
+    bob = json.loads((tmp_path / "res" / "results" / "bob.json").read_text())
+    assert bob["submission_file"] == str(hand_in / "bob.py")  # not the runner's temporary copy
+    assert bob["sandbox"]["kind"] == "local"
