@@ -231,12 +231,18 @@ def test_grade_batch_grades_every_submission_and_a_rerun_grades_only_what_change
     (["--jobs", "0"], "--jobs must be at least 1"),
     (["--device", "cuda"], "no CUDA device is visible"),
     (["--out", "taken.txt"], "exists and is not a folder"),
+    (["--sandbox", "docker"], "no Docker engine answers"),
 ])
 def test_bad_batch_options_are_one_clear_line(cli, tmp_path, hand_in, argv, words):
     import torch
 
     if "cuda" in argv and torch.cuda.is_available():
         pytest.skip("this machine has a CUDA device")
+    if "docker" in argv:
+        from dlverify.isolation.docker import docker_available
+
+        if docker_available():
+            pytest.skip("a Docker engine answers here")
     _touch(tmp_path / "taken.txt")
     run = cli("grade-batch", "backprop_mlp", str(hand_in), *argv)
     assert run.code == 2, run.out + run.err

@@ -5,6 +5,9 @@ from __future__ import annotations
 import pkgutil
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 import dlverify
 
@@ -43,3 +46,15 @@ def test_the_wheel_has_one_import_name_and_carries_the_packs(tmp_path):
         assert any(n.startswith(f"dlverify/_data/{folder}/") for n in names), folder
     assert "dlverify/_data/sandbox/child.py" in names
     assert "dlverify/_data/exercises/attention/exercise.toml" in names
+
+
+def test_the_gpu_acceptance_script_parses_and_refuses_a_machine_without_a_gpu():
+    import torch
+
+    script = Path(__file__).parent.parent / "benchmarks" / "gpu_acceptance.sh"
+    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is here: the script would run every GPU check")
+    done = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=120,
+                          env={"PATH": "/usr/bin:/bin", "PYTHON": sys.executable})
+    assert done.returncode == 2 and done.stderr.strip().endswith("run this on a GPU runner")

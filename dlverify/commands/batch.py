@@ -96,6 +96,11 @@ def cmd_grade_batch(args, env) -> int:
                                    "name several with --gpus")
             gpus = _default_gpus()
             jobs = 1
+        if args.sandbox == "docker":
+            from ..isolation.docker import docker_available
+
+            if not docker_available():  # once now, rather than an `error` row per submission
+                return _usage(env, "--sandbox docker: no Docker engine answers on this machine")
     targets = [t if t.is_absolute() else env.cwd / t for t in args.targets]
     out = args.out if args.out is not None else Path(f"dlverify-{exercise.id}-results")
     out = out if out.is_absolute() else env.cwd / out

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Everything that needs a GPU to be checked, in one run on a GPU runner:
+# the gpu-marked tests, the reference kernels against their targets, every
+# reference's figures (three repeats, then graded in the sandbox), each GPU
+# reference graded twice for the 2% repeatability, and the Docker runner when
+# an engine answers.
+#
+#   bash benchmarks/gpu_acceptance.sh [OUT_DIR]     (default: gpu-acceptance/)
+#
+# Run it from the project root with the project installed with [dev], on an
+# otherwise idle GPU. Every step's log and exit status land in OUT_DIR; the
+# benchmark figures also go to benchmarks/results/<device>.json, to commit.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-gpu-acceptance}
+py=${PYTHON:-python}
+gpu=${GPU:-0}
+
+if ! "$py" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
+    echo "gpu_acceptance: no CUDA device visible to $py; run this on a GPU runner" >&2
+    exit 2
+fi
+mkdir -p "$out"
+failed=()
+
+step() {  # step NAME COMMAND...: run it, keep its log and status, go on either way
+    local name=$1
+    shift
+    echo "== $name: $*"
+    "$@" 2>&1 | tee "$out/$name.log"
+    local rc=${PIPESTATUS[0]}
+    echo "$rc" >"$out/$name.rc"
+    [ "$rc" -eq 0 ] || failed+=("$name (exit $rc)")
+}
+
+"$py" - <<'EOF' | tee "$out/versions.txt"
+import platform, subprocess, torch, triton
+print("device", torch.cuda.get_device_name(), "capability", torch.cuda.get_device_capability())
+print("torch", torch.__version__, "cuda", torch.version.cuda, "triton", triton.__version__, "python", platform.python_version())
+print(subprocess.run(["nvidia-smi", "--query-gpu=driver_version,name", "--format=csv,noheader"],
+                     capture_output=True, text=True).stdout.strip())
+EOF
+
+step gpu-tests "$py" -m pytest -q -m gpu tests/
+step kernel-triton-softmax "$py" kernels/triton_softmax.py
+step kernel-cuda-matmul "$py" kernels/cuda_matmul.py
+step benchmarks "$py" benchmarks/run.py --repeat 3
+step benchmarks-graded "$py" benchmarks/run.py --graded --out "$out/graded.json"
+
+# The same submission graded twice: throughput within 2%.
+for exercise in triton_softmax attention mixed_precision cuda_matmul; do
+    for attempt in 1 2; do
+        step "grade-$exercise-$attempt" "$py" -m dlverify.cli grade "$exercise" "graders/$exercise/reference.py" \
+            --device cuda --gpu "$gpu" --sandbox local --json "$out/grade-$exercise-$attempt.json"
+    done
+done
+"$py" - "$out" <<'EOF' | tee "$out/repeatability.txt"
+import json, sys
+from pathlib import Path
+out = Path(sys.argv[1])
+for exercise in ("triton_softmax", "attention", "mixed_precision", "cuda_matmul"):
+    runs = []
+    for attempt in (1, 2):
+        path = out / f"grade-{exercise}-{attempt}.json"
+        tp = json.loads(path.read_text()).get("throughput") if path.exists() else None
+        runs.append(tp and tp.get("submission_seconds"))
+    if None in runs:
+        print(f"{exercise}: not measured in both runs")
+        continue
+    spread = abs(runs[0] - runs[1]) / min(runs)
+    print(f"{exercise}: {runs[0] * 1e3:.4f} ms and {runs[1] * 1e3:.4f} ms per call, spread {spread:.2%}"
+          f" ({'within' if spread <= 0.02 else 'OVER'} 2%)")
+EOF
+
+if docker info >/dev/null 2>&1; then
+    step docker-build docker build -f Dockerfile.cuda -t "${DLVERIFY_DOCKER_IMAGE:-dlverify-cuda:latest}" .
+    step docker-grade "$py" -m dlverify.cli grade attention graders/attention/reference.py \
+        --device cuda --sandbox docker --gpu "$gpu" --json "$out/docker-attention.json"
+else
+    echo "== docker: no engine answers here; the Docker runner is not checked" | tee "$out/docker.log"
+fi
+
+echo
+if [ ${#failed[@]} -eq 0 ]; then
+    echo "gpu_acceptance: every step exited 0; logs in $out/"
+else
+    printf 'gpu_acceptance: failed: %s\n' "${failed[@]}"
+    exit 1
+fi
