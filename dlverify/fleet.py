@@ -23,7 +23,10 @@ run code on every runner.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import socket
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -51,16 +54,33 @@ def _grade_on_runner(exercise_id: str, name: str, suffix: str, content: bytes,
     return data
 
 
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Ray's C++ core logs each failed connection attempt, once a second for
+    twenty seconds, straight to file descriptor 2; the one-line error that
+    follows says it all."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def _connect(address: str):
     try:
         import ray
     except ImportError:
         raise BatchError("--ray needs Ray on this machine and every runner: pip install 'dlverify[fleet]'") from None
     try:
-        if address == LOCAL:
-            ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
-        else:
-            ray.init(address=address, log_to_driver=False, configure_logging=False)
+        with _quiet_stderr():
+            if address == LOCAL:
+                ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+            else:
+                ray.init(address=address, log_to_driver=False, configure_logging=False)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise BatchError(f"--ray {address}: cannot connect ({first})") from None
