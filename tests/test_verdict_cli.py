@@ -117,13 +117,14 @@ def _submissions(tmp_path, names):
 
 
 def test_assess_grades_submissions_named_after_exercises(tmp_path):
-    _submissions(tmp_path, ["backprop_mlp.py", "attention.py", "notes.txt"])
+    # cuda_matmul's submission is a .py holding CUDA_SRC: a bare .cu file is not one.
+    _submissions(tmp_path, ["backprop_mlp.py", "attention.py", "notes.txt", "cuda_matmul.cu"])
     calls = []
     run = run_cli(tmp_path, "assess", "--answers", str(SAMPLE_ANSWERS), "--submissions", "subs",
                   "--results-out", "graded", "--json", "r.json", "--device", "cpu", grade=fake_grade(calls))
     assert run.code == 0, run.err
     assert sorted(calls) == [("attention", "attention.py", "cpu"), ("backprop_mlp", "backprop_mlp.py", "cpu")]
-    assert "ignored notes.txt" in run.out
+    assert "ignored notes.txt" in run.out and "cuda_matmul.cu" in run.out
     assert sorted(p.name for p in (tmp_path / "graded").iterdir()) == ["attention.json", "backprop_mlp.json"]
     skills = {s["id"]: s for s in json.loads((tmp_path / "r.json").read_text())["skills"]}
     assert skills["attention"]["evidence"] == "verified" and skills["cuda"]["evidence"] == "unverified"

@@ -23,7 +23,7 @@ from .datafile import DataFileError, read_data_file
 from .results import ResultsError, results_from_dicts, load_results
 
 USAGE, OK, INTERRUPTED = 2, 0, 130
-SUBMISSION_SUFFIXES = (".py", ".ipynb", ".cu")
+SUBMISSION_SUFFIXES = (".py", ".ipynb")  # what read_submission accepts (cuda_matmul is a .py with CUDA_SRC)
 SAMPLES = Path(__file__).resolve().parent / "samples"
 DEFAULT_SAVE = "dlverify-answers.yaml"
 
@@ -54,7 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--save", type=Path, default=Path(DEFAULT_SAVE), metavar="FILE",
                    help=f"where the interactive answers go (default: ./{DEFAULT_SAVE})")
     p.add_argument("--submissions", type=Path, metavar="DIR",
-                   help="folder of submissions named after exercise ids (attention.py, cuda_matmul.cu, ...)")
+                   help="folder of submissions named after exercise ids (attention.py, cuda_matmul.py, mixed_precision.ipynb, ...)")
     p.add_argument("--results-out", type=Path, metavar="DIR", help="also write each grader result JSON here")
     _grading_options(p)
     _report_options(p)
@@ -303,7 +303,7 @@ def cmd_assess(args, env) -> int:
             if isinstance(answers, int):
                 return answers
         for name in ignored:
-            env.console.print(f"ignored {name}: not named after an exercise id", highlight=False)
+            env.console.print(f"ignored {name}: not an exercise id with .py or .ipynb", highlight=False)
         docs = _grade_all(env, submissions, args.device, args.jobs) if submissions else {}
         if not submissions:
             env.console.print("no submissions given: every claim stays unverified", highlight=False)
