@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     if device == "cpu":
         print("no GPU here: CPU figures below are indicative only; GPU figures need a GPU run")
 
-    entries = []
+    entries, failed = [], []
     for exercise_id in args.exercises:
         exercise = get_exercise(exercise_id)
         pack = load_pack(exercise)
@@ -88,12 +88,24 @@ def main(argv: list[str] | None = None) -> int:
             continue
         print(f"\n{exercise_id}")
         repeats = max(1, args.repeat)
-        graded = [grade_exercise(pack, device) for _ in range(repeats)] if args.graded else None
+        try:
+            graded = [grade_exercise(pack, device) for _ in range(repeats)] if args.graded else None
+        except Exception as exc:  # noqa: BLE001 - one exercise failing must not cost the others' figures
+            failed.append(exercise_id)
+            print(f"  failed: {type(exc).__name__}: {str(exc)[:500]}")
+            continue
         for case in cases:
-            if graded is not None:
-                figures = [next((c for c in per_case if c["case"] == case.name), None) for per_case in graded]
-            else:
-                figures = [time_case(pack, case, device, sol) for _ in range(repeats)]
+            try:
+                if graded is not None:
+                    figures = [next((c for c in per_case if c["case"] == case.name), None) for per_case in graded]
+                else:
+                    figures = [time_case(pack, case, device, sol) for _ in range(repeats)]
+            except Exception as exc:  # noqa: BLE001 - e.g. out of memory, or an extension that does not build
+                failed.append(f"{exercise_id}:{case.name}")
+                print(f"  {case.name}: failed: {type(exc).__name__}: {str(exc)[:500]}")
+                if device == "cuda":
+                    torch.cuda.empty_cache()
+                continue
             figures = [f for f in figures if f]
             if not figures:
                 continue
@@ -102,7 +114,21 @@ def main(argv: list[str] | None = None) -> int:
             print("  " + describe(entry))
     if device == "cuda" or args.write:
         write(entries, args.out or RESULTS / f"{slug(sol.device)}.json")
-    return 0
+    if failed:
+        print(f"\nfailed: {', '.join(failed)}")
+    return 1 if failed else 0
+
+
+_references: dict = {}
+
+
+def reference_module(pack):
+    """The exercise's reference, loaded once per run: cuda_matmul's builds its CUDA extension when
+    it is imported (about a minute, in a fresh folder each time), so not once per case and repeat."""
+    if pack.exercise.id not in _references:
+        _references[pack.exercise.id] = load_module_from_path(f"_bench_reference_{pack.exercise.id}",
+                                                              pack.reference_path)
+    return _references[pack.exercise.id]
 
 
 def time_case(pack, case, device: str, sol) -> dict | None:
@@ -117,7 +143,7 @@ def time_case(pack, case, device: str, sol) -> dict | None:
     bench = PlannedBench(case, pool)
     sys.path.insert(0, str(paths.sandbox_dir()))  # drivers import contract.py from there
     driver = ctx.driver
-    reference = load_module_from_path(f"_bench_reference_{pack.exercise.id}", pack.reference_path)
+    reference = reference_module(pack)
     clock = H.CudaClock() if device == "cuda" else H.WallClock()
     slots, exact = [], True
     for inputs in pool:
@@ -201,9 +227,17 @@ def slug(name: str) -> str:
 
 
 def write(entries: list[dict], path: Path) -> None:
+    """Merge into the device's file: this run's entries replace those of the same kernel, and
+    the kernels it did not run (a run of one exercise, or one that failed) keep their figures."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(entries, indent=1) + "\n")
-    print(f"\nwrote {len(entries)} entries to {path}")
+    try:
+        earlier = json.loads(path.read_text()) if path.exists() else []
+    except ValueError:
+        earlier = []
+    fresh = {e["kernel"] for e in entries}
+    kept = [e for e in earlier if isinstance(e, dict) and e.get("kernel") not in fresh]
+    path.write_text(json.dumps(kept + entries, indent=1) + "\n")
+    print(f"\nwrote {len(entries)} entries to {path}" + (f" ({len(kept)} kept from earlier runs)" if kept else ""))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import os
 import importlib.metadata
 import platform
 import sys
@@ -38,7 +39,8 @@ def child_env(exercise: Exercise, device: str, gpu: str | None = None) -> dict[s
     `gpu` is the one GPU the child may see, as nvidia-smi names it (see gpus.py).
     """
     env = {
-        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        # The interpreter's own bin first: a pip-installed ninja (torch's load_inline needs it) is there.
+        "PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]),
         "HOME": "/tmp",
         "TMPDIR": "/tmp",
         "LANG": "C.UTF-8",
@@ -55,6 +57,8 @@ def child_env(exercise: Exercise, device: str, gpu: str | None = None) -> dict[s
         env["TRITON_INTERPRET"] = "1"  # must be set before any @triton.jit runs
     if device == "cuda":
         env["CUDA_MODULE_LOADING"] = "LAZY"
+        if exercise.framework == "cuda" and os.environ.get("CUDA_HOME"):
+            env["CUDA_HOME"] = os.environ["CUDA_HOME"]  # where load_inline finds nvcc, when not in /usr/local/cuda
         if gpu is not None:
             env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"
             env["CUDA_VISIBLE_DEVICES"] = gpu

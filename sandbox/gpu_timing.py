@@ -214,7 +214,7 @@ def digest_parts(outputs: dict, *, use_triton: bool = False) -> list:
     elements as int16, 1-byte as uint8, wider ones as int32 words), so any
     change to any element changes it unless another change cancels it
     exactly. Only ops every exercise allows are used: views, copies and, where
-    the rules block torch's sum, a Triton kernel (or, without Triton, a copy
+    the rules block torch's sum, a Triton kernel (or, where Triton is missing or fails, a copy
     to the host and numpy).
     """
     parts = []
@@ -227,15 +227,7 @@ def digest_parts(outputs: dict, *, use_triton: bool = False) -> list:
             if flat.dtype == torch.bool:
                 flat = flat.to(torch.uint8)
             words = flat.view({1: torch.uint8, 2: torch.int16}.get(flat.element_size(), torch.int32))
-            if words.device.type == "cpu":
-                total = _numpy_sum(words.numpy())
-            elif not use_triton:
-                total = words.sum(dtype=torch.int64).reshape(1)
-            else:
-                try:
-                    total = _triton_partials(words)
-                except ImportError:
-                    total = _numpy_sum(words.cpu().numpy())
+            total = _numpy_sum(words.numpy()) if words.device.type == "cpu" else _device_total(words, use_triton)
             parts.append([str(key), str(flat.dtype).replace("torch.", ""), flat.numel(), total])
         elif hasattr(value, "dtype") and hasattr(value, "tobytes"):  # a numpy array
             import numpy as np
@@ -250,10 +242,28 @@ def digest_parts(outputs: dict, *, use_triton: bool = False) -> list:
     return parts
 
 
+def _device_total(words, use_triton: bool):
+    """The sum of a device tensor's words, left on the device (no sync): torch's sum, or Triton's."""
+    import torch
+
+    if not use_triton:
+        return words.sum(dtype=torch.int64).reshape(1)
+    try:
+        return _triton_partials(words)
+    except Exception:  # noqa: BLE001
+        # No Triton, or its compiler failing in this sandbox: the grader's problem, never the
+        # candidate's. The same sum through the host is slower (the host's floor may show it) but
+        # gives the same digest, where an exception here would fail the candidate's timed case.
+        return _numpy_sum(words.cpu().numpy())
+
+
 def _numpy_sum(words) -> int:
     import numpy as np
 
-    return int(words.astype(np.int64).sum(dtype=np.int64))
+    # np.sum with an int64 accumulator casts in small buffered chunks: words.astype(np.int64)
+    # would first allocate 8 bytes per element (1 GiB for a 4096 x 32768 bf16 output), in the
+    # worker on every timed call of a driver whose outputs come back on the host.
+    return int(np.sum(words, dtype=np.int64))
 
 
 def finish_digest(parts: list) -> list:
@@ -380,6 +390,38 @@ def run_timed(slots: list[Prepared], clock, *, guard=_nothing, quiet=_nothing, u
 
 # ----------------------------------------------------------------------------- worker side
 
+def unshared(outputs: dict, kept: set) -> dict:
+    """The outputs of one timed call, refused if they share memory with an earlier timed call's.
+
+    Every timed call's outputs are kept, and the drawn ones copied back after the last call. A
+    submission that hands back the same buffer on every call has, by then, overwritten the
+    earlier calls' answers with the last one's: its committed digests would not match what comes
+    back, and it would be told it skipped work it did. It is told what it did instead (a contract
+    error, raised in the worker like any error of the call). kept: the byte ranges seen so far.
+    """
+    for key, value in outputs.items():
+        if _is_tensor(value) and value.numel():
+            # the bytes this view spans: slices of one larger buffer that do not overlap are fine
+            first = value.data_ptr()
+            span = (sum((n - 1) * abs(st) for n, st in zip(value.shape, value.stride())) + 1) * value.element_size()
+            device = str(value.device)
+            if any(d == device and first < end and start < first + span for d, start, end in kept):
+                raise _contract_error(
+                    f"output {str(key)[:64]!r} of a timed call is in the same memory as an earlier timed call's "
+                    "output: every call must return new tensors (the timed calls' outputs are all kept and "
+                    "checked after the last one)")
+            kept.add((device, first, first + span))
+    return outputs
+
+
+def _contract_error(message: str) -> Exception:
+    try:
+        from contract import ContractError  # the worker's (sandbox/ is on its path)
+    except ImportError:
+        return ValueError(message)
+    return ContractError(message)
+
+
 def split_call(driver, module, params: dict, inputs: dict, device: str) -> tuple[Prepared, bool]:
     """The driver's bench_call when it has one (exact: the candidate's work only), else its run().
 
@@ -440,8 +482,11 @@ class BenchWorker:
                     "clock": self.clock.kind, "exact": self.exact}, b""
         if op == "bench_run":
             order = timed_slots(len(self.slots))
-            self.timing = run_timed([self.slots[s] for s in order], self.clock, guard=self.guards.watching_call,
-                                    quiet=self.quiet, use_triton=self.use_triton)
+            kept: set = set()
+            slots = [Prepared(slot.call, lambda result, slot=slot: unshared(slot.collect(result), kept))
+                     for slot in (self.slots[s] for s in order)]
+            self.timing = run_timed(slots, self.clock, guard=self.guards.watching_call, quiet=self.quiet,
+                                    use_triton=self.use_triton)
             self.slots = []  # the inputs are no longer needed: free them before outputs are copied back
             return {"seconds": self.timing.seconds, "digests": self.timing.digests, "stop": self.timing.stop}, b""
         if op == "bench_output":

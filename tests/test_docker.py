@@ -140,3 +140,22 @@ def test_the_container_numbers_its_one_gpu_from_zero(tmp_path):
     assert _flag(argv, "--gpus") == ["device=3"]
     # The host's numbering would point the child at a GPU the container does not have.
     assert not any(e.startswith("CUDA_VISIBLE_DEVICES=") for e in _flag(argv, "--env"))
+
+
+def test_the_image_carries_nothing_of_the_project():
+    # The packs (references, case definitions) must never be inside a candidate's container:
+    # the sandbox code comes in as a read-only mount, the job folder likewise.
+    dockerfile = (Path(__file__).parent.parent / "Dockerfile.cuda").read_text()
+    instructions = [line.split()[0] for line in dockerfile.splitlines() if line and not line[0].isspace()
+                    and not line.startswith("#") and line.split()[0].isupper()]
+    assert "FROM" in instructions and "USER" in instructions
+    assert "COPY" not in instructions and "ADD" not in instructions
+    assert "USER 65534:65534" in dockerfile
+
+
+def test_the_container_uses_its_own_programs_not_the_host_s(tmp_path):
+    spec = _spec(tmp_path)
+    spec.env = dict(spec.env, PATH="/home/grader/venv/bin:/usr/bin", CUDA_HOME="/opt/cuda-host")
+    env = _flag(docker.docker_argv(spec, "n", tmp_path / "fifo", gpu="0"), "--env")
+    assert f"PATH={docker.CONTAINER_PATH}" in env and docker.CONTAINER_PATH.startswith("/opt/venv/bin")
+    assert not any(e.startswith("CUDA_HOME=") for e in env)

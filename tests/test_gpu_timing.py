@@ -26,7 +26,8 @@ from dlverify import paths
 from dlverify.cases import Case
 from dlverify.channel import Frame
 from dlverify.gpu import harness, stats
-from dlverify.gpu.measure import measure_gpu
+from dlverify.gpu import measure as measure_module
+from dlverify.gpu.measure import calibrate, driver_splits_call, measure_gpu
 from dlverify.gpu.sol import SpeedOfLight
 from dlverify.jobs import Job, PlannedBench, codec
 from dlverify.outcome import CaseStatus
@@ -134,6 +135,36 @@ def test_triton_digest_kernel_matches_the_torch_sum():
     assert done.returncode == 0 and "ok" in done.stdout, done.stderr[-3000:]
 
 
+def test_numpy_digest_sums_without_an_int64_copy():
+    """A 256 MiB bf16 output digested on the host must not cost a 1 GiB int64 copy first (the worker's memory)."""
+    import tracemalloc
+
+    import numpy as np
+
+    words = (np.arange(1 << 22, dtype=np.int64) % 65536 - 32768).astype(np.int16)   # 8 MiB of int16
+    want = int(words.astype(np.int64).sum())
+    tracemalloc.start()
+    try:
+        got = H._numpy_sum(words)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert got == want
+    assert peak < words.nbytes // 2, peak            # an int64 copy would be 4x the words
+
+
+def test_a_failing_triton_digest_falls_back_to_the_same_sum(monkeypatch):
+    """Triton failing to build the grader's digest kernel in the sandbox is not the candidate's failure."""
+    def broken(words):
+        raise RuntimeError("ptxas: not found")        # what a sandbox without Triton's toolchain raises
+
+    monkeypatch.setattr(H, "_triton_partials", broken)
+    words = (torch.randn(5000) * 7).to(torch.bfloat16).view(torch.int16)
+    total = H._device_total(words, use_triton=True)
+    assert int(total) == int(words.sum(dtype=torch.int64))
+    assert int(H._device_total(words, use_triton=False)[0]) == int(total)
+
+
 # ----------------------------------------------------------------------------- the timed loop on a scripted clock
 
 class ScriptedClock:
@@ -202,6 +233,37 @@ def test_warm_up_is_by_time_after_the_first_call():
     n, seconds = H.warm_up(H.Prepared(call, lambda _: {}), H.WallClock(), seconds=0.05)
     assert n == len(calls) >= 4                             # the compile does not count as warm-up time
     assert seconds >= 0.2
+
+
+def test_a_reused_output_buffer_is_a_contract_error_not_skipped_work(monkeypatch):
+    """A submission that returns the same buffer every call has, by the time outputs are revealed,
+    overwritten the earlier calls' answers: it must be told that, not that it skipped work."""
+    arena = torch.zeros(64 * 8)
+    slices = iter(range(8))
+
+    def driver(shared):
+        def bench_call(module, params, inputs, device):
+            # shared: one cached buffer; else each slot its own slice of one arena (distinct memory: fine)
+            out = arena[:64] if shared else arena[64 * next(slices):][:64]
+            return (lambda: out.copy_(inputs["x"])), (lambda y: {"y": y})
+        return SimpleNamespace(bench_call=bench_call)
+
+    monkeypatch.setattr(H, "WARMUP_SECONDS", 0.01)
+    guards = SimpleNamespace(watching_call=H._nothing, forbidden_ops=frozenset())
+    pool = [{"x": torch.full((64,), float(i))} for i in range(6)]
+    for shared in (False, True):
+        worker = H.BenchWorker(None, driver(shared), guards, "cpu", "torch", codec(), clock=H.WallClock())
+        for inputs in pool:
+            worker.handle({"op": "bench_load", "params": {}}, codec().dumps(inputs, "torch"))
+        worker.handle({"op": "bench_warm"}, b"")
+        if shared:
+            with pytest.raises(Exception, match="same memory as an earlier timed call"):
+                worker.handle({"op": "bench_run"}, b"")
+            continue
+        timed, _ = worker.handle({"op": "bench_run"}, b"")
+        for index, slot in enumerate(H.timed_slots(len(pool))[:len(timed["seconds"])]):
+            back = codec().loads(worker.handle({"op": "bench_output", "index": index}, b"")[1], "torch")
+            assert torch.equal(back["y"], pool[slot]["x"]) and H.digest(back) == timed["digests"][index]
 
 
 # ----------------------------------------------------------------------------- the protocol, end to end on the CPU
@@ -328,7 +390,8 @@ def test_protocol_frames_under_the_softmax_rules(softmax_setup):
     assert events == ["gpu_bench_start", "gpu_bench_end", "gpu_bench_drawn", "bench_output", "bench_output",
                       "gpu_bench_done"]
     start, end, drawn = (h for h, _, _ in sub["frames"][:3])
-    assert start["calls_at_most"] == 6 and start["exact"] is False   # the softmax driver has no bench_call yet
+    # the worker's claim matches what the host reads from the driver (whether it splits out the call)
+    assert start["calls_at_most"] == 6 and start["exact"] is driver_splits_call("triton_softmax")
     assert start["warmup_calls"] >= 2
     assert 1 <= len(end["seconds"]) <= 6 and len(end["digests"]) == len(end["seconds"])
     assert len(drawn["indices"]) == min(2, len(end["seconds"]))
@@ -441,6 +504,55 @@ def test_protocol_with_a_driver_bench_call(tmp_path):
     assert result.cases == [], [c.message for c in result.cases]
     assert figure.vs_torch is not None                 # the float32 loop, timed on the same pool
     assert figure.tflops > 0 and figure.speedup is not None
+
+
+def test_calibration_runs_inside_the_worker_s_rule_watch(monkeypatch):
+    """The worker enters the rule watch (torch function and dispatch modes) around every call and
+    collect of the window; the calibration of the harness's own cost enters it too."""
+    seen = []
+    real = H.run_timed
+
+    def spy(slots, clock, **kwargs):
+        seen.append(kwargs)
+        return real(slots, clock, **kwargs)
+
+    monkeypatch.setattr(H, "run_timed", spy)
+    monkeypatch.setattr(H, "WARMUP_SECONDS", 0.01)
+    calibrate({"y": torch.zeros(16)}, 3, H.WallClock(), "cpu", rules=get_exercise("triton_softmax").rules)
+    assert seen and "guard" in seen[0] and "quiet" in seen[0]
+    for context in (seen[0]["guard"], seen[0]["quiet"]):
+        assert not torch._C._is_torch_function_mode_enabled()
+        with context():
+            assert torch._C._is_torch_function_mode_enabled()
+    seen.clear()
+    calibrate({"y": torch.zeros(16)}, 3, H.WallClock(), "cpu", rules=get_exercise("mixed_precision").rules)
+    assert "guard" not in seen[0]                          # no forbidden ops: the worker enters no mode either
+
+
+def test_drivers_that_split_the_call_are_read_from_their_source():
+    assert driver_splits_call("mixed_precision") and driver_splits_call("cuda_matmul")
+    assert not driver_splits_call("backprop_mlp")          # numpy, run() only
+
+
+def test_calibration_digests_where_the_worker_did(softmax_setup, monkeypatch):
+    """Without bench_call the worker digests outputs that run() already copied to the host: the
+    calibration must do the same, not digest them on the device."""
+    devices = []
+    real = measure_module.calibrate
+
+    def spy(outputs, calls, clock, device="cuda", **kwargs):
+        devices.append(device)
+        return real(outputs, calls, clock, "cpu", **kwargs)   # this machine has only a CPU
+
+    monkeypatch.setattr(measure_module, "calibrate", spy)
+    for splits, want in ((False, "cpu"), (True, "cuda")):
+        monkeypatch.setattr(measure_module, "driver_splits_call", lambda exercise_id, splits=splits: splits)
+        devices.clear()
+        result = GradeResult("triton_softmax", "", "", "", CaseStatus.PASSED, "")
+        measure_gpu(softmax_setup.job, softmax_setup.pack, softmax_setup.pack.context("cpu"),
+                    [softmax_setup.sub["run"]], lambda: softmax_setup.ref["run"], result,
+                    speed_of_light=_cpu_sol, clock=H.WallClock(), device="cuda")
+        assert devices == [want] and result.cases == []
 
 
 # ----------------------------------------------------------------------------- with a GPU

@@ -264,6 +264,32 @@ def test_nvcc_past_its_time_limit_is_stopped():
     assert result.seconds < 10
 
 
+@pytest.mark.parametrize("control_compiles, status", [(False, "not_verified"), (True, "failed")])
+def test_a_compiler_that_builds_nothing_fails_no_candidate(pack, ctx, monkeypatch, control_compiles, status):
+    """A host nvcc that rejects every source (a gcc it does not support, a toolkit without sm_90)
+    is the grader's problem: checked against a known-good control before blaming CUDA_SRC."""
+    broken = nvcc.Nvcc("/nowhere/nvcc", f"12.{int(control_compiles)}-test", "/nowhere")  # its own cache entry
+    seen = []
+
+    def compile_object(source, compiler, *, filename="source.cu", **kwargs):
+        seen.append(filename)
+        if control_compiles and filename == "control.cu":
+            return nvcc.CompileResult(nvcc.CompileOutcome.OK)
+        return nvcc.CompileResult(nvcc.CompileOutcome.ERRORS, "error -- unsupported GNU version! gcc versions "
+                                                              "later than 12 are not supported!")
+
+    monkeypatch.setattr(nvcc, "compile_object", compile_object)
+    got, message, _ = pack.grader.precheck(pack.reference_path.read_text(encoding="utf-8"), ctx, broken)
+    assert (got, seen) == (status, ["CUDA_SRC.cu", "control.cu"]), message
+    assert "unsupported GNU version" in message
+    assert ("known-good" in message) == (status == "not_verified")
+
+
+@needs_nvcc
+def test_the_control_source_compiles_here(pack):
+    assert pack.grader.compiler_problem(NVCC) is None
+
+
 def test_without_nvcc_nothing_is_compiled_and_nothing_passes(pack, ctx, monkeypatch):
     monkeypatch.setattr(nvcc, "find_nvcc", lambda environ=None: None)
     status, message, _ = pack.grader.cpu_fallback(pack.reference_path.read_text(encoding="utf-8"), ctx)
@@ -344,7 +370,8 @@ int main(int argc, char** argv) {
     printf("%ld\n", bad);
 }
 """
-EMULATED_SHAPES = [(1, 1, 1), (17, 65, 33), (40, 30, 1), (129, 127, 255)]  # (M, N, K)
+# (M, N, K); the last spans 2 x 3 tiles of 128, so that blockIdx.x > 0 (col0) is exercised too
+EMULATED_SHAPES = [(1, 1, 1), (17, 65, 33), (40, 30, 1), (129, 127, 255), (130, 300, 9)]
 
 
 def _launches_as_calls(source: str) -> str:

@@ -207,6 +207,41 @@ def test_driver_hands_back_the_answer_on_the_cpu(driver):
     assert list(out) == ["y"] and type(out["y"]) is torch.Tensor and torch.equal(out["y"], x)
 
 
+def test_driver_bench_call_times_the_softmax_alone(driver):
+    """A GPU bench times call() only: it must be the candidate's softmax(x) and nothing else.
+
+    Without bench_call the harness times the whole run(), whose synchronize and copy of y to
+    the host (128-256 MiB at the bench shapes) dwarf a ~0.1 ms kernel.
+    """
+    from dlverify.gpu import harness
+
+    x = torch.randn(4, 6, dtype=torch.float16)
+    calls = []
+
+    def softmax(t):
+        calls.append(t)
+        return t.clone()
+
+    prepared, exact = harness().split_call(driver, SimpleNamespace(softmax=softmax), {}, {"x": x}, "cpu")
+    assert exact                                   # the harness reports the figure as the call's alone
+    y = prepared.call()
+    assert type(y) is torch.Tensor and len(calls) == 1 and calls[0] is x   # the call returns the kernel's tensor
+    out = prepared.collect(y)
+    assert list(out) == ["y"] and out["y"].data_ptr() == y.data_ptr()     # left where it is: no copy
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize("returns, message", [
+    (lambda x: x.tolist(), "must return a torch.Tensor"),
+    (lambda x: x[:, :-1].clone(), "shape"),
+    (lambda x: x.double(), "dtype"),
+])
+def test_driver_bench_call_checks_the_contract_after_the_call(driver, returns, message):
+    call, collect = driver.bench_call(SimpleNamespace(softmax=returns), {}, {"x": torch.randn(3, 5)}, "cpu")
+    with pytest.raises(driver.ContractError, match=message):
+        collect(call())
+
+
 # --- the reference, through the driver and the check ----------------------------------
 
 def test_reference_passes_every_cpu_case(pack, ctx, driver, reference):

@@ -212,3 +212,34 @@ print(json.dumps(seen))
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     assert seen and all("pytest" in s for s in seen), seen    # copy's own `import org...` is nobody's violation
     assert len(seen) >= 2                                     # through runpy too, not only the direct import
+
+
+def test_bubblewrap_gives_a_cuda_child_the_gpu_nodes_and_a_read_only_sys(tmp_path):
+    def argv_for(device):
+        return " ".join(bwrap_argv("bwrap", limits=Limits(), readable=[paths.sandbox_dir()], site_keep={},
+                                   env={}, passwd=tmp_path / "passwd", device=device, seccomp_fd=None, status_fd=6))
+
+    assert "--ro-bind-try /sys /sys" in argv_for("cuda")
+    assert "/sys" not in argv_for("cpu")
+
+
+def test_without_bubblewrap_every_cache_under_tmp_moves_to_scratch(tmp_path):
+    from dlverify.isolation.launcher import scratch_env
+
+    env = scratch_env({"PATH": "/usr/bin", "HOME": "/tmp", "TRITON_CACHE_DIR": "/tmp/.triton",
+                       "TORCH_EXTENSIONS_DIR": "/tmp/torch_extensions", "LANG": "C.UTF-8",
+                       "NOT_A_PATH": "/tmpfoo"}, tmp_path)
+    assert env["HOME"] == env["TMPDIR"] == str(tmp_path)
+    assert env["TRITON_CACHE_DIR"] == f"{tmp_path}/.triton"
+    assert env["TORCH_EXTENSIONS_DIR"] == f"{tmp_path}/torch_extensions"
+    assert env["PATH"] == "/usr/bin" and env["LANG"] == "C.UTF-8" and env["NOT_A_PATH"] == "/tmpfoo"
+
+
+def test_the_child_finds_the_interpreter_s_own_programs_first():
+    import os
+
+    from dlverify.environment import child_env
+    from dlverify.registry import get_exercise
+
+    path = child_env(get_exercise("cuda_matmul"), "cuda").get("PATH").split(os.pathsep)
+    assert path[0] == os.path.dirname(sys.executable) and "/usr/bin" in path

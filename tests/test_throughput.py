@@ -401,3 +401,45 @@ def test_float32_baseline_trains_the_same_model():
     assert losses.shape == want.shape == (2,)
     assert torch.allclose(losses, want.double(), rtol=0.05, atol=0.05)     # the same run, without bf16 rounding
     assert baseline_for("attention", {"entry": "mhsa"}, "cpu") is None      # no torch twin for the module entry
+
+
+# ----------------------------------------------------------------------------- benchmarks/run.py
+
+def test_benchmark_run_survives_a_failing_exercise_and_loads_each_reference_once(tmp_path, monkeypatch, capsys):
+    """A first GPU run must not lose every figure to one exercise that fails (an extension that does not
+    build, an out-of-memory), and --repeat must not rebuild a reference (cuda_matmul's takes a minute)."""
+    from dlverify.gpu import harness
+
+    monkeypatch.setenv("TRITON_INTERPRET", "1")
+    monkeypatch.setenv("DLVERIFY_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(harness(), "WARMUP_SECONDS", 0.01)
+    run = load_module_from_path("_t_benchmarks_run", paths.sandbox_dir().parent / "benchmarks" / "run.py")
+    loaded = []
+    real_load = run.load_module_from_path
+    monkeypatch.setattr(run, "load_module_from_path",
+                        lambda name, path: (loaded.append(path), real_load(name, path))[1])
+    real_time_case = run.time_case
+
+    def time_case(pack, case, device, sol):
+        if pack.exercise.id == "attention":
+            raise RuntimeError("CUDA out of memory")
+        return real_time_case(pack, case, device, sol)
+
+    monkeypatch.setattr(run, "time_case", time_case)
+    out = tmp_path / "results.json"
+    code = run.main(["attention", "mixed_precision", "--repeat", "2", "--write", "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert code == 1 and "CUDA out of memory" in printed
+    entries = json.loads(out.read_text())
+    assert [e["exercise"] for e in entries] == ["mixed_precision"] and entries[0]["repeats"] == 2
+    assert loaded == [paths.graders_dir() / "mixed_precision" / "reference.py"]   # once for both repeats
+
+
+def test_benchmark_results_merge_by_kernel(tmp_path, capsys):
+    """A run of one exercise replaces that exercise's figures and keeps the rest of the device's file."""
+    run = load_module_from_path("_t_benchmarks_write", paths.sandbox_dir().parent / "benchmarks" / "run.py")
+    out = tmp_path / "device.json"
+    run.write([{"kernel": "a:bench", "gbps": 1.0}, {"kernel": "b:bench", "gbps": 2.0}], out)
+    run.write([{"kernel": "b:bench", "gbps": 3.0}], out)
+    assert json.loads(out.read_text()) == [{"kernel": "a:bench", "gbps": 1.0}, {"kernel": "b:bench", "gbps": 3.0}]
+    assert "1 kept from earlier runs" in capsys.readouterr().out

@@ -128,26 +128,73 @@ def check_revealed(run: GpuRun, bench: PlannedBench, indices: list[int], pack: P
 
 # ----------------------------------------------------------------------------- trusted timings in this process
 
-def _time_trusted(slots, order: list[int], clock, *, stop=None, use_triton: bool = False) -> tuple[Any, float]:
+def _time_trusted(slots, order: list[int], clock, *, stop=None, use_triton: bool = False,
+                  contexts: dict | None = None) -> tuple[Any, float]:
     """Warm up on slot 0, then time the ordered slots like the child does; (timing, host window)."""
     H = harness()
-    H.warm_up(slots[0], clock, use_triton=use_triton)
+    contexts = contexts or {}
+    H.warm_up(slots[0], clock, use_triton=use_triton, **contexts)
     clock.sync()
     began = time.perf_counter()
-    timing = H.run_timed([slots[s] for s in order], clock, use_triton=use_triton, **({"stop": stop} if stop else {}))
+    timing = H.run_timed([slots[s] for s in order], clock, use_triton=use_triton, **contexts,
+                         **({"stop": stop} if stop else {}))
     return timing, time.perf_counter() - began
 
 
-def calibrate(outputs: dict, calls: int, clock, device: str = "cuda", *, use_triton: bool = False) -> float:
+def driver_splits_call(exercise_id: str) -> bool:
+    """Whether the exercise's driver has a bench_call (sandbox/gpu_timing.split_call), decided here.
+
+    Read from the driver's source, not imported (some drivers import the child's contract.py by
+    name), and not taken from the worker's "exact", which candidate code could set.
+    """
+    import ast
+
+    from .. import paths
+
+    tree = ast.parse((paths.sandbox_dir() / "drivers" / f"{exercise_id}.py").read_text(encoding="utf-8"))
+    return any(isinstance(node, ast.FunctionDef) and node.name == "bench_call" for node in tree.body)
+
+
+_guards_module = None
+
+
+def _rule_watch(rules, device: str, clock) -> dict:
+    """The worker's per-call contexts for these rules (guards.watching_call, BenchWorker.quiet), not installed.
+
+    In the worker each timed call enters the rule watch (a torch function mode and a dispatch
+    mode, built anew per call) and each collect enters it again: that cost is in the host's
+    window, so the calibration pays it too. Nothing is blocked in this process.
+    """
+    global _guards_module
+    H = harness()
+    if rules is None or not rules.forbidden_ops:
+        return {}
+    if _guards_module is None:
+        from .. import paths
+        from ..packs import load_module_from_path
+
+        _guards_module = load_module_from_path("_dlverify_sandbox_guards", paths.sandbox_dir() / "guards.py")
+    # The launch rule is left out: an honest call launches its kernel, so the worker never reports it.
+    guards = _guards_module.Guards({"forbidden_ops": list(rules.forbidden_ops)}, lambda rule, detail: None)
+    worker = H.BenchWorker(None, None, guards, device, "torch", None, clock=clock)
+    return {"guard": guards.watching_call, "quiet": worker.quiet}
+
+
+def calibrate(outputs: dict, calls: int, clock, device: str = "cuda", *, use_triton: bool = False,
+              rules=None) -> float:
     """Seconds the harness itself takes for `calls` calls whose outputs look like these (a no-op call).
 
-    use_triton must match the worker's digest (gpu_timing.needs_triton_digest of the exercise's rules).
+    use_triton must match the worker's digest (gpu_timing.needs_triton_digest of the exercise's rules);
+    device is where the worker's outputs were when it digested them (the host, for a driver without
+    bench_call: its run() copies them back); rules, the exercise's, put the worker's rule watch around
+    each call as it is there.
     """
     H = harness()
     on_device = H.to_device(outputs, device)
     null = H.Prepared(lambda: None, lambda _: on_device)
     _, window = _time_trusted([null] * (calls + 1), list(range(1, calls + 1)), clock, use_triton=use_triton,
-                              stop=lambda values, elapsed, left: None if left > 0 else "pool")
+                              stop=lambda values, elapsed, left: None if left > 0 else "pool",
+                              contexts=_rule_watch(rules, device, clock))
     return window
 
 
@@ -221,12 +268,17 @@ def measure_gpu(job: Job, pack: Pack, ctx: GraderContext, runs, run_reference: C
         notes.append(f"speed of light not measured ({type(exc).__name__}: {exc})")
     clock = clock or H.CudaClock()
     triton_digest = H.needs_triton_digest(pack.exercise.rules.forbidden_ops)
+    # Without bench_call the driver's run() hands its outputs back on the host, and the worker
+    # digests them there (numpy over every byte, each call): calibrating with them on the device
+    # would leave that cost out of the allowance and flag honest runs as suspicious.
+    outputs_at = device if driver_splits_call(exercise_id) else "cpu"
     cases = []
     for bench in job.benches:
         name = bench.case.name
         run, sample = checked[name]
         calls = len(run.end["seconds"])
-        calibration = calibrate(sample, calls, clock, device, use_triton=triton_digest)
+        calibration = calibrate(sample, calls, clock, outputs_at, use_triton=triton_digest,
+                                rules=pack.exercise.rules)
         harness_s = allowance(calibration)
         mine = cross_check(run.end["seconds"], run.window, harness_s)
         ref = _reference_figure(ref_runs.get(name), bench, job, pack, ctx, harness_s, notes)

@@ -95,6 +95,8 @@ def bwrap_argv(bwrap: str, *, limits: Limits, readable: list[Path], site_keep: d
     if device == "cuda":
         for dev in sorted(Path("/dev").glob("nvidia*")):
             argv += ["--dev-bind-try", str(dev), str(dev)]
+        # The CUDA driver and NVML read the GPU's PCI and NUMA state there (read-only).
+        argv += ["--ro-bind-try", "/sys", "/sys"]
     if seccomp_fd is not None:
         argv += ["--seccomp", str(seccomp_fd)]
     argv += ["--remount-ro", "/dev", "--remount-ro", "/", "--chdir", "/tmp", "--clearenv"]

@@ -33,6 +33,7 @@ from .launcher import LaunchSpec, RunEvidence, SandboxUnavailable, launch as lau
 
 IMAGE = os.environ.get("DLVERIFY_DOCKER_IMAGE", "dlverify-cuda:latest")
 CONTAINER_PYTHON = "/opt/venv/bin/python"
+CONTAINER_PATH = "/opt/venv/bin:/usr/local/cuda/bin:/usr/local/bin:/usr/bin:/bin"
 CHANNEL_IN_CONTAINER = "/run/dlverify-channel"
 DOCKER_OWN_FAILURES = {125: "docker could not start the container", 126: "the container's command could not run",
                        127: "the container's command was not found"}
@@ -84,8 +85,10 @@ def docker_argv(spec: LaunchSpec, name: str, fifo: Path, *, gpu: str | None, ima
     argv += ["-v", f"{fifo}:{CHANNEL_IN_CONTAINER}"]
     # Inside the container the one GPU it was given is device 0: the host's
     # numbering (CUDA_VISIBLE_DEVICES for the local child) does not apply.
-    env = {k: v for k, v in spec.env.items() if k not in ("CUDA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER")}
+    env = {k: v for k, v in spec.env.items() if k not in ("CUDA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER", "CUDA_HOME")}
     env[PATH_MAP_ENV] = RELOCATED
+    if "PATH" in env:  # the image's programs (its venv's ninja, CUDA's nvcc), not the host's folders
+        env["PATH"] = CONTAINER_PATH
     for key, value in sorted(env.items()):
         argv += ["--env", f"{key}={value}"]
     argv += [image, CONTAINER_PYTHON, "-I", "-B", sandbox_path(spec.child_script),

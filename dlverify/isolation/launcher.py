@@ -100,6 +100,14 @@ def _site_keep(sandbox_dir: str, framework: str) -> dict[str, list[str]]:
     return landlock_rules.sandbox_module(Path(sandbox_dir), "allowlist").site_entries(framework)
 
 
+def scratch_env(env: dict[str, str], scratch: Path) -> dict[str, str]:
+    """The child's environment without bubblewrap: there /tmp is the host's and not writable, so
+    HOME, TMPDIR and every cache folder under /tmp (Triton's, torch's extensions) move to scratch."""
+    moved = {key: str(scratch) + value[len("/tmp"):]
+             for key, value in env.items() if value == "/tmp" or value.startswith("/tmp/")}
+    return {**env, **moved, "HOME": str(scratch), "TMPDIR": str(scratch)}
+
+
 def launch(spec: LaunchSpec, *, use_bwrap: bool | None = None) -> RunEvidence:
     """Run the child to completion (or to the deadline) and return what was observed."""
     layers: list[Layer] = []
@@ -193,6 +201,8 @@ def launch(spec: LaunchSpec, *, use_bwrap: bool | None = None) -> RunEvidence:
     pass_fds = [channel_write] + [fd for fd in (bpf_fd, status_write) if fd is not None]
     readable = [str(p) for p in python_roots() + list(spec.readable) + [p for p in SYSTEM_READ if p.exists()]]
     landlock = None if bwrap or landlock_error else landlock_rules.sandbox_module(sandbox_dir, "landlock")
+    gpu_devices = [str(d) for d in sorted(Path("/dev").glob("nvidia*"))] if spec.device == "cuda" else []
+    gpu_read = ["/sys"] if spec.device == "cuda" else []
     seccomp = None if bwrap or seccomp_error else build_filter()
 
     def before_exec() -> None:
@@ -206,15 +216,16 @@ def launch(spec: LaunchSpec, *, use_bwrap: bool | None = None) -> RunEvidence:
             drop.become_nobody()
         if landlock:
             # /proc for the worker's own entry (its Landlock narrows this to itself); never /dev/shm,
-            # which without a mount namespace is the host's.
-            landlock.confine(readable + ["/proc", "/dev/urandom", "/dev/random", "/dev/zero"],
-                             [str(scratch), "/dev/null", "/dev/full"])
+            # which without a mount namespace is the host's. On a GPU the driver's device nodes
+            # (read, write, ioctl) and /sys, or CUDA cannot start; the worker inherits no more.
+            landlock.confine(readable + ["/proc", "/dev/urandom", "/dev/random", "/dev/zero"] + gpu_read,
+                             [str(scratch), "/dev/null", "/dev/full"], devices=gpu_devices)
         if seccomp:
             seccomp.load()
 
     env = dict(spec.env) if not bwrap else {"PATH": "/usr/bin:/bin"}
     if not bwrap:
-        env.update({"HOME": str(scratch), "TMPDIR": str(scratch)})
+        env = scratch_env(env, scratch)
     started = time.monotonic()
     try:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out_write, stderr=err_write,

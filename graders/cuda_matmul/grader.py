@@ -10,6 +10,7 @@ exercise as not verified, or failed when it does not compile.
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import re
 from typing import Any
@@ -35,6 +36,16 @@ NVCC_FLAGS = ("-O3", "-std=c++20", "--expt-relaxed-constexpr", "-Xcompiler", "-f
 LAUNCHER = "matmul_launch"
 LAUNCHER_SIGNATURE = "const float* a_ptr, const float* b_ptr, float* c_ptr, int M, int N, int K, cudaStream_t stream"
 LAUNCHER_DECLARATION = f'\n\nextern "C" void {LAUNCHER}({LAUNCHER_SIGNATURE});\n'
+# A source any working nvcc compiles with these flags. When CUDA_SRC fails to compile and this
+# fails too, the compiler here is broken (a host gcc this nvcc refuses, a toolkit without sm_90,
+# no -std=c++20): the grader's side, never the candidate's.
+CONTROL_SOURCE = r"""
+extern "C" __global__ void control_kernel(float* c_ptr) { c_ptr[threadIdx.x] = 0.0f; }
+extern "C" void matmul_launch(const float* a_ptr, const float* b_ptr, float* c_ptr, int M, int N, int K,
+                              cudaStream_t stream) {
+    control_kernel<<<1, 1, 0, stream>>>(c_ptr);
+}
+"""
 # GEMM libraries and the torch runtime: the kernel must be the candidate's own.
 LIBRARY_HEADERS = re.compile(r"^(cublas|cudnn|cutlass|cute/|cusparse|cusolver|cutensor|torch/|ATen/|c10/|pybind11/)",
                              re.I)
@@ -210,6 +221,11 @@ def precheck(submission_source: str, ctx: GraderContext, compiler: nvcc.Nvcc | N
                                  timeout=COMPILE_SECONDS, filename="CUDA_SRC.cu")
     if result.outcome is nvcc.CompileOutcome.UNAVAILABLE:
         return "not_verified", f"nvcc could not be run here ({result.diagnostics}): CUDA_SRC was not compiled", []
+    if not result.ok:
+        broken = compiler_problem(compiler)
+        if broken:
+            return "not_verified", (f"nvcc here ({where}) cannot compile a known-good kernel either, so "
+                                    f"CUDA_SRC was not judged by it:\n{broken}"), []
     if result.outcome is nvcc.CompileOutcome.TIMEOUT:
         return "failed", f"CUDA_SRC did not compile within {COMPILE_SECONDS:.0f} s ({where})", []
     if not result.ok:
@@ -233,6 +249,15 @@ def precheck(submission_source: str, ctx: GraderContext, compiler: nvcc.Nvcc | N
                          f"static shared memory, {k.spill_bytes} bytes of spills; not run")}
              for k in result.kernels]
     return "ok", f"CUDA_SRC compiles ({where}, {result.seconds:.1f} s)", notes
+
+
+@functools.lru_cache(maxsize=8)
+def compiler_problem(compiler: nvcc.Nvcc) -> str | None:
+    """Why this nvcc cannot build CONTROL_SOURCE with the grader's flags, or None; asked only after
+    a candidate's source failed, and once per compiler."""
+    result = nvcc.compile_object(CONTROL_SOURCE + LAUNCHER_DECLARATION, compiler, arch=ARCH, flags=NVCC_FLAGS,
+                                 timeout=COMPILE_SECONDS, filename="control.cu")
+    return None if result.ok else (result.diagnostics.strip() or f"nvcc: {result.outcome}")
 
 
 def cpu_fallback(submission_source: str, ctx: GraderContext) -> tuple[str, str, list[dict[str, str]]]:
