@@ -344,6 +344,12 @@ def test_kernel_file_check_passes_on_odd_shapes_and_both_paths(kernel_file, caps
     assert capsys.readouterr().out.count(" ok") == 2 * len(shapes)
 
 
+def test_the_benchmark_s_looped_path_is_a_softmax_at_fused_widths(kernel_file):
+    # The benchmark times it beside the fused path on the bench shapes: it must compute the same thing.
+    x = torch.randn(2, kernel_file.LOOP_BLOCK + 904, generator=torch.Generator().manual_seed(3)) * 4
+    torch.testing.assert_close(kernel_file._looped(x), torch.softmax(x, dim=-1), atol=1e-7, rtol=1e-5)
+
+
 def test_kernel_file_check_catches_a_wrong_softmax(kernel_file, monkeypatch):
     right = kernel_file.softmax
     monkeypatch.setattr(kernel_file, "softmax", lambda x: right(x[:, :1].expand_as(x).contiguous()))
