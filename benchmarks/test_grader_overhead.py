@@ -38,7 +38,7 @@ MIB = 1 << 20
 
 @pytest.fixture(scope="module")
 def outputs_16mib():
-    # About what an attention case sends back: 16 MiB of float32 in a few tensors.
+    # About what an attention case sends back: 8 MiB of float32 in four tensors.
     generator = torch.Generator().manual_seed(0)
     return {"out": torch.randn(4, 8, 256, 64, generator=generator), "dq": torch.randn(4, 8, 256, 64, generator=generator),
             "dk": torch.randn(4, 8, 256, 64, generator=generator), "dv": torch.randn(4, 8, 256, 64, generator=generator)}
