@@ -321,8 +321,19 @@ def _summary(result: GradeResult, status: Status) -> str:
         first = next((c for c in result.cases if c.status.value == status.value), None) or \
             next((c for c in result.cases if c.status not in (CaseStatus.PASSED, CaseStatus.NOT_RUN)), None)
         if first:
-            text += f"; {first.name}: {first.message.splitlines()[0] if first.message else first.status.value}"
+            text += f"; {first.name}: {_headline(first.message) or first.status.value}"
     return text
+
+
+def _headline(message: str) -> str:
+    """One line for a summary: a traceback's last line (`raised: ValueError: ...`), which names
+    the error, rather than its first (`File ".../submission.py", line 2`); otherwise the first."""
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    if not lines:
+        return ""
+    if lines[0].startswith("raised:") and len(lines) > 1:
+        return f"raised: {lines[-1]}"
+    return lines[0]
 
 
 def _cpu_fallback(result: GradeResult, pack: Pack, submission: Submission, ctx: GraderContext) -> GradeResult:

@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from .batch import BatchError, Entry, Options, Row, grade_to_dict, record
+from .batch import UNREADABLE, BatchError, Entry, Options, Row, grade_to_dict, record
 from .outcome import Status
 from .registry import get_exercise
 
@@ -43,13 +43,17 @@ SLACK_SECONDS = 600.0
 LOCAL = "local"  # start a private Ray instance on this machine
 
 
-def _grade_on_runner(exercise_id: str, name: str, suffix: str, content: bytes,
+def _grade_on_runner(exercise_id: str, shown_as: str, suffix: str, content: bytes,
                      options: dict[str, Any]) -> dict[str, Any]:
-    """Runs in a Ray worker on a runner: the host side of one grading."""
+    """Runs in a Ray worker on a runner: the host side of one grading.
+
+    `shown_as` is the submission's path on the driver, for messages."""
     with tempfile.TemporaryDirectory(prefix="dlverify-fleet-") as folder:
         path = Path(folder) / f"submission{suffix}"
         path.write_bytes(content)
         data = grade_to_dict(exercise_id, path, Options(**options))
+    if UNREADABLE in data:  # it names the runner's temporary copy, which nobody can find
+        data[UNREADABLE] = data[UNREADABLE].replace(str(path), shown_as)
     data["_runner"] = socket.gethostname()
     return data
 
@@ -70,11 +74,31 @@ def _quiet_stderr():
         os.close(saved)
 
 
+CONNECT_SECONDS = 10.0
+
+
+def _reachable(address: str) -> None:
+    """Fail fast when nothing answers at HOST:PORT: given a wrong address, ray.init
+    retries for about a quarter of an hour, in silence, before it gives up."""
+    if address in ("auto", LOCAL):
+        return
+    host, _, port = address.split("://", 1)[-1].rpartition(":")
+    host = host.strip("[]")
+    if not host or not port.isdigit():
+        return  # a form Ray knows and this does not: leave it to Ray
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_SECONDS).close()
+    except OSError as exc:
+        raise BatchError(f"--ray {address}: cannot connect (nothing answers at {host}:{port}: "
+                         f"{exc.strerror or type(exc).__name__})") from None
+
+
 def _connect(address: str):
     try:
         import ray
     except ImportError:
         raise BatchError("--ray needs Ray on this machine and every runner: pip install 'dlverify[fleet]'") from None
+    _reachable(address)
     try:
         with _quiet_stderr():
             if address == LOCAL:
@@ -112,7 +136,7 @@ def run_on_ray(exercise_id: str, entries: list[Entry], out: Path, options: Optio
         payload = {"device": device, "sandbox": options.sandbox, "throughput": options.throughput}
 
         def submit(entry: Entry):
-            return task.remote(exercise_id, entry.name, entry.path.suffix, entry.path.read_bytes(), payload)
+            return task.remote(exercise_id, str(entry.path), entry.path.suffix, entry.path.read_bytes(), payload)
 
         return _collect(ray, submit, list(entries), capacity, out,
                         exercise.limits.wall_seconds * 2 + SLACK_SECONDS, on_row)
@@ -133,7 +157,13 @@ def _collect(ray, submit: Callable[[Entry], Any], queued: list[Entry], capacity:
         while queued or waiting:
             while queued and len(waiting) < capacity:
                 entry = queued.pop(0)
-                waiting[submit(entry)] = (entry, time.monotonic())
+                try:
+                    waiting[submit(entry)] = (entry, time.monotonic())
+                except OSError as exc:  # read here, before it goes out: no permission, a broken link
+                    finish(record(out, entry, {UNREADABLE: f"{entry.path}: cannot be read "
+                                                            f"({exc.strerror or exc})"}))
+            if not waiting:
+                continue  # every file just taken could not be read
             ready, _ = ray.wait(list(waiting), num_returns=1, timeout=POLL_SECONDS)
             for ref in ready:
                 entry, _ = waiting.pop(ref)

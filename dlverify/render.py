@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .outcome import CaseStatus, Status
@@ -36,8 +37,10 @@ def _gpu_figures(tp) -> str:
 
 def show_result(result: GradeResult, console: Console, *, verbose: bool = False) -> None:
     status = result.status.value
-    console.print(f"[bold]{result.exercise}[/] · {result.submission_file} · "
-                  f"[{STYLE[status]}]{status.upper()}[/]  {result.summary}")
+    # Anything the candidate can shape (file name, messages, summary) is escaped: a `[/]` in an
+    # exception's text is text, never rich markup (which would end the command with an error).
+    console.print(f"[bold]{result.exercise}[/] · {escape(result.submission_file)} · "
+                  f"[{STYLE[status]}]{status.upper()}[/]  {escape(result.summary)}")
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     table.add_column("case", no_wrap=True)
     table.add_column("status", no_wrap=True)
@@ -49,8 +52,8 @@ def show_result(result: GradeResult, console: Console, *, verbose: bool = False)
                           _error(case.max_rel_error), "")
             continue
         message = case.message if verbose else (case.message.strip().splitlines() or [""])[-1][:160]
-        table.add_row(case.name, f"[{STYLE[case.status.value]}]{case.status.value}[/]",
-                      _error(case.max_abs_error), _error(case.max_rel_error), message, )
+        table.add_row(escape(case.name), f"[{STYLE[case.status.value]}]{case.status.value}[/]",
+                      _error(case.max_abs_error), _error(case.max_rel_error), escape(message))
     if result.cases:
         console.print(table)
     tp = result.throughput
@@ -61,12 +64,12 @@ def show_result(result: GradeResult, console: Console, *, verbose: bool = False)
                           f"{tp.reference_seconds * 1e3:.2f} ms → {tp.speedup:.2f}x, score {tp.score:.2f}"
                           + _gpu_figures(tp))
         else:
-            console.print(f"throughput: {tp.note}")
+            console.print(f"throughput: {escape(tp.note)}")
     for item in result.not_verified:
         if not item.what.startswith("case "):
-            console.print(f"[cyan]not verified[/]: {item.what}: {item.reason}")
+            console.print(f"[cyan]not verified[/]: {escape(item.what)}: {escape(item.reason)}")
     for layer in result.sandbox.get("layers", []):
         if not layer["applied"] and layer["name"] != "landlock":
-            console.print(f"[yellow]sandbox layer missing[/]: {layer['name']}: {layer['detail']}")
+            console.print(f"[yellow]sandbox layer missing[/]: {layer['name']}: {escape(layer['detail'])}")
     if result.status is Status.ERROR:
         console.print("[bold]This is the grader's fault, not the submission's.[/]")

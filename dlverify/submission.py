@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +34,12 @@ def notebook_source(path: Path) -> str:
     `# dlverify: skip` is left out (scratch work the candidate does not submit).
     """
     import nbformat
+    from nbformat.warnings import MissingIDFieldWarning
 
+    # Notebooks written by older tools lack cell ids; nbformat warns on stderr for each one read,
+    # which says nothing to the person grading. Set once, process-wide (safe beside threads,
+    # unlike catch_warnings).
+    warnings.filterwarnings("ignore", category=MissingIDFieldWarning)
     try:
         nb = nbformat.read(str(path), as_version=4)
     except Exception as exc:  # noqa: BLE001 - nbformat raises many kinds

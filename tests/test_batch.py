@@ -4,6 +4,7 @@ survive an interrupt, re-runs that grade only what changed, and a Ray fleet."""
 from __future__ import annotations
 
 import csv
+import shutil
 import json
 import os
 import signal
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from dlverify import __version__ as dlverify_version
 from dlverify import batch
 from dlverify.batch import BatchError, Entry, Options, earlier_result, find_submissions, result_name
 
@@ -59,7 +61,7 @@ def test_a_folder_without_one_clear_submission_is_passed_over_with_the_reason(tm
         _touch(root / "frank" / name)
     entries, skipped = find_submissions([root])
     assert [e.name for e in entries] == ["ok"]
-    assert len(skipped) == 1 and skipped[0].endswith(why) and "frank" in skipped[0]
+    assert len(skipped) == 1 and str(skipped[0]).endswith(why) and skipped[0].path.name == "frank"
 
 
 @pytest.mark.parametrize("make, words", [
@@ -73,10 +75,83 @@ def test_bad_targets_are_one_clear_error(tmp_path, make, words):
         find_submissions(make(tmp_path))
 
 
+def test_a_folder_and_a_file_inside_it_are_one_submission(tmp_path):
+    alice = _touch(tmp_path / "in" / "alice.py")
+    entries, _ = find_submissions([tmp_path / "in", alice, tmp_path / "in" / "." / "alice.py"])
+    assert [(e.name, e.path) for e in entries] == [("alice", alice)]
+
+
+def test_a_broken_link_is_a_row_not_a_silent_gap(tmp_path):
+    _touch(tmp_path / "in" / "alice.py")
+    (tmp_path / "in" / "bob.py").symlink_to(tmp_path / "gone.py")
+    entries, _ = find_submissions([tmp_path / "in"])
+    assert [e.name for e in entries] == ["alice", "bob"]  # bob was dropped without a word
+
+
+def test_a_folder_that_cannot_be_read_is_named_not_a_crash(tmp_path, monkeypatch):
+    root = tmp_path / "in"
+    _touch(root / "alice.py")
+    _touch(root / "dan" / "solution.py")
+    real = Path.iterdir
+
+    def iterdir(self):
+        if self.name in ("dan", "in") and getattr(iterdir, "deny", None) == self.name:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+    iterdir.deny = "dan"
+    (root / "dan" / "solution.py").rename(root / "dan" / "work.py")  # so the folder must be listed
+    entries, skipped = find_submissions([root])
+    assert [e.name for e in entries] == ["alice"]
+    assert [str(s) for s in skipped] == [f"{root / 'dan'}: cannot be read (Permission denied)"]
+    iterdir.deny = "in"
+    with pytest.raises(BatchError, match="cannot be read"):
+        find_submissions([root])
+
+
+def test_the_output_folder_inside_the_hand_in_is_not_a_candidate(tmp_path):
+    root = tmp_path / "in"
+    _touch(root / "alice.py")
+    _touch(root / "res" / "results" / "alice.json", "{}")
+    _touch(root / "results" / "alice.json", "{}")  # --out in/ itself
+    assert [str(s) for s in find_submissions([root], out=root / "res")[1]] == [
+        f"{root / 'results'}: holds no .py or .ipynb file"]
+    assert [str(s) for s in find_submissions([root], out=root)[1]] == [f"{root / 'res'}: holds no .py or .ipynb file"]
+
+
+def test_a_file_name_that_is_not_utf8_is_graded_and_summarised(tmp_path):
+    bad = tmp_path / "in" / os.fsdecode(b"caf\xe9.py")
+    _touch(bad)
+    entries, _ = find_submissions([tmp_path / "in"])
+    outcome = batch.Outcome(rows=[batch.Row(entries[0].name, str(bad), "passed", passed=True,
+                                            result=result_name(entries[0].name))])
+    csv_path, json_path = batch.write_summary(tmp_path / "out", "backprop_mlp", outcome)
+    with csv_path.open(encoding="utf-8", newline="") as handle:
+        assert next(csv.DictReader(handle))["name"] == "caf\\udce9"
+    assert json.loads(json_path.read_text())["rows"][0]["name"] == entries[0].name
+
+
 def test_result_file_names_cannot_leave_the_results_folder():
     assert result_name("alice") == "results/alice.json"
-    assert result_name("../../etc/passwd") == "results/.._.._etc_passwd.json"
+    assert result_name("../../etc/passwd").startswith("results/.._.._etc_passwd-")
     assert "/" not in result_name("a/b")[len("results/"):]
+
+
+def test_names_that_sanitise_alike_get_their_own_result_files():
+    # "a b" was written to results/a_b.json, over a_b's own result (and zoë's over zoé's).
+    names = ["a b", "a_b", "a/b", "zoë", "zoé", "x" * 300, "x" * 301]
+    files = [result_name(n) for n in names]
+    assert len(set(files)) == len(names)
+    assert all(len(f[len("results/"):] + ".part") < 255 for f in files)  # "x" * 300 could not be written
+
+
+def test_names_one_result_file_apart_only_by_case_are_refused(tmp_path):
+    # Distinct on this disk, one file on a case-insensitive one (a share, a laptop).
+    _touch(tmp_path / "in" / "Alice.py")
+    _touch(tmp_path / "in" / "alice.py")
+    with pytest.raises(BatchError, match="would share the result file"):
+        find_submissions([tmp_path / "in"])
 
 
 # --- keeping earlier results ---------------------------------------------------------
@@ -85,7 +160,8 @@ def _earlier(tmp_path: Path, entry: Entry, **changes) -> Path:
     from dlverify.submission import read_submission
 
     data = {"exercise": "backprop_mlp", "submission_sha256": read_submission(entry.path).sha256,
-            "status": "failed", "device": {"kind": "cpu"}, "throughput": None, "summary": "0/12"}
+            "status": "failed", "device": {"kind": "cpu"}, "throughput": None, "summary": "0/12",
+            "versions": {"dlverify": dlverify_version}}
     data.update(changes)
     target = tmp_path / "out" / result_name(entry.name)
     _touch(target, json.dumps(data))
@@ -105,6 +181,7 @@ def test_an_earlier_result_stands_for_the_same_bytes(tmp_path):
     ({"status": "error"}, "backprop_mlp", "cpu"),                 # the grader's fault says nothing
     ({"device": {"kind": "cuda"}}, "backprop_mlp", "cpu"),        # graded on another device
     ({"status": "passed"}, "backprop_mlp", "cpu"),                # a pass without the timing asked for now
+    ({"versions": {"dlverify": "0.0.1"}}, "backprop_mlp", "cpu"),  # another grader graded it
 ])
 def test_an_earlier_result_is_graded_again_when_it_no_longer_stands(tmp_path, changes, exercise, device):
     entry = Entry("alice", _touch(tmp_path / "alice.py", WRONG))
@@ -128,7 +205,8 @@ def test_a_torn_or_foreign_result_file_is_graded_again(tmp_path):
 
 # --- running side by side ----------------------------------------------------------
 
-def _fake_grader(monkeypatch, seconds: float = 0.05, interrupt_on: str | None = None):
+def _fake_grader(monkeypatch, seconds: float = 0.05, interrupt_on: str | None = None,
+                 raise_on: dict[str, BaseException] | None = None, summary: str = "graded {}"):
     """Stands in for grade() to test the batch's plumbing: which GPU each call got, and when."""
     calls: list[tuple[str, int | None, float, float]] = []
     lock = threading.Lock()
@@ -143,7 +221,9 @@ def _fake_grader(monkeypatch, seconds: float = 0.05, interrupt_on: str | None = 
         time.sleep(seconds)
         with lock:
             calls.append((path.stem, gpu, start, time.monotonic()))
-        return {"exercise": exercise_id, "status": "passed", "passed": True, "summary": f"graded {path.stem}",
+        if path.stem in (raise_on or {}):
+            raise raise_on[path.stem]
+        return {"exercise": exercise_id, "status": "passed", "passed": True, "summary": summary.format(path.stem),
                 "correctness_score": 1.0, "throughput": None, "submission_sha256": "0" * 64}
 
     monkeypatch.setattr(batch, "grade_to_dict", fake)
@@ -172,6 +252,42 @@ def test_an_interrupt_keeps_what_was_graded_and_starts_nothing_more(tmp_path, mo
     assert [r.name for r in rows] == ["s0", "s1", "s2"] == [r.name for r in seen]
     assert [c[0] for c in calls] == ["s0", "s1", "s2"]  # nothing after the interrupt started
     assert sorted(p.name for p in (tmp_path / "out" / "results").iterdir()) == ["s0.json", "s1.json", "s2.json"]
+
+
+def test_one_grading_that_raises_is_an_error_row_and_the_rest_are_graded(tmp_path, monkeypatch):
+    _fake_grader(monkeypatch, raise_on={"s1": KeyError("a grader bug")})
+    entries = [Entry(f"s{i}", _touch(tmp_path / f"s{i}.py")) for i in range(4)]
+    rows, _ = batch.run_local("backprop_mlp", entries, tmp_path / "out", Options(), jobs=2, gpus=None,
+                              on_row=lambda r: None)
+    by_name = {r.name: r for r in rows}
+    assert len(rows) == 4 and by_name["s1"].status == "error" and "KeyError" in by_name["s1"].summary
+    assert {by_name[n].status for n in ("s0", "s2", "s3")} == {"passed"}
+
+
+def test_an_error_that_ends_the_batch_starts_nothing_more(tmp_path, monkeypatch):
+    from dlverify.engine import UsageError
+
+    calls = _fake_grader(monkeypatch, raise_on={"s1": UsageError("--gpus: no GPU 5")})
+    entries = [Entry(f"s{i}", _touch(tmp_path / f"s{i}.py")) for i in range(8)]
+    with pytest.raises(UsageError):
+        batch.run_local("backprop_mlp", entries, tmp_path / "out", Options(), jobs=1, gpus=None,
+                        on_row=lambda r: None)
+    time.sleep(0.6)  # the pool used to go on grading every queued submission (all 8), unseen
+    assert len(calls) <= 3  # s0, s1, and at most the one its worker had already taken
+
+
+def test_a_file_without_read_permission_is_an_unreadable_row(tmp_path, monkeypatch):
+    denied = _touch(tmp_path / "in" / "dan.py", WRONG)
+    real = Path.read_bytes
+
+    def read_bytes(self):  # root reads anything, so the permission is taken away here
+        if self.name == denied.name:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    data = batch.grade_to_dict("backprop_mlp", denied, Options(device="cpu", throughput=False))
+    assert data == {batch.UNREADABLE: f"{denied}: cannot be read (Permission denied)"}
 
 
 # --- the command, end to end on the real grader ----------------------------------------
@@ -231,6 +347,8 @@ def test_grade_batch_grades_every_submission_and_a_rerun_grades_only_what_change
     (["--jobs", "0"], "--jobs must be at least 1"),
     (["--device", "cuda"], "no CUDA device is visible"),
     (["--out", "taken.txt"], "exists and is not a folder"),
+    (["--out", "taken.txt/sub"], "cannot write there"),
+    (["--gpus", "0"], "--gpus: backprop_mlp is graded on the CPU"),
     (["--sandbox", "docker"], "no Docker engine answers"),
 ])
 def test_bad_batch_options_are_one_clear_line(cli, tmp_path, hand_in, argv, words):
@@ -247,6 +365,53 @@ def test_bad_batch_options_are_one_clear_line(cli, tmp_path, hand_in, argv, word
     run = cli("grade-batch", "backprop_mlp", str(hand_in), *argv)
     assert run.code == 2, run.out + run.err
     assert words in run.err and run.err.count("\n") == 1 and "Traceback" not in run.err
+
+
+def test_gpus_beyond_this_machine_are_refused_before_grading(cli, tmp_path, monkeypatch):
+    import torch
+
+    from dlverify import environment
+
+    calls = _fake_grader(monkeypatch)
+    monkeypatch.setattr(environment, "cuda_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    _touch(tmp_path / "in" / "alice.py")
+    run = cli("grade-batch", "attention", "in", "--gpus", "0,5")
+    assert run.code == 2 and "--gpus: no GPU 5 on this machine (it has 2: 0 to 1)" in run.err, run.err
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2,3")
+    run = cli("grade-batch", "attention", "in", "--gpus", "2,1")
+    assert run.code == 2 and "GPU 1: this process may only use CUDA_VISIBLE_DEVICES=2,3" in run.err, run.err
+    assert calls == []
+
+
+def test_candidate_text_is_shown_as_written_never_as_markup(cli, tmp_path, monkeypatch):
+    # A class named "[/]" called with the inputs: "TypeError: [/]() takes no arguments" is the
+    # summary, and the console took it for a closing tag: the whole batch ended (exit 3), and
+    # ended again on every re-run, the row being kept.
+    _fake_grader(monkeypatch, summary="0/12 cases passed; raised: TypeError: [/]() takes no arguments")
+    _touch(tmp_path / "in" / "alice.py")
+    _touch(tmp_path / "in" / "x[bold]y.py")  # a name the console styled, and showed as "xy"
+    for _ in range(2):
+        run = cli("grade-batch", "backprop_mlp", "in", "--no-throughput", "--out", "res")
+        assert run.code == 0, run.err
+        for name in ("alice", "x[bold]y"):
+            assert f"{name}  0/12 cases passed; raised: TypeError: [/]() takes no arguments" in run.out
+
+
+def test_results_of_submissions_gone_since_are_named_not_summarised(cli, tmp_path, monkeypatch):
+    _fake_grader(monkeypatch)
+    for name in ("alice", "bob", "carol"):
+        _touch(tmp_path / "in" / f"{name}.py", name)
+    assert cli("grade-batch", "backprop_mlp", "in", "--no-throughput", "--out", "in/res").code == 0
+    (tmp_path / "in" / "bob.py").unlink()
+    (tmp_path / "in" / "carol.py").rename(tmp_path / "in" / "carol2.py")
+    run = cli("grade-batch", "backprop_mlp", "in", "--no-throughput", "--out", "in/res")
+    assert run.code == 0 and "passed over" not in run.err  # in/res is the output, not a candidate
+    totals = json.loads((tmp_path / "in" / "res" / "summary.json").read_text())
+    assert [r["name"] for r in totals["rows"]] == ["alice", "carol2"] and totals["skipped"] == []
+    assert totals["other_results"] == ["results/bob.json", "results/carol.json"]
+    assert "2 result file(s)" in run.err and "results/bob.json, results/carol.json" in run.err
 
 
 def test_nothing_to_grade_is_a_usage_error(cli, tmp_path):
@@ -297,6 +462,48 @@ def test_the_driver_reports_runner_faults_and_cancels_hung_runners_as_grader_err
     assert fake.cancelled == [("c", True)]
 
 
+def test_a_file_the_driver_cannot_read_is_an_unreadable_row(tmp_path):
+    from dlverify import fleet
+
+    ok = {"exercise": "backprop_mlp", "status": "passed", "passed": True, "summary": "", "throughput": None}
+    entries = [Entry(n, tmp_path / f"{n}.py") for n in ("a", "gone", "b")]
+    _touch(entries[0].path), _touch(entries[2].path)
+
+    def submit(entry):
+        entry.path.read_bytes()  # as run_on_ray's submit does
+        return entry.name
+
+    rows, _ = fleet._collect(_FakeRay({"a": ok, "b": ok}), submit, list(entries), capacity=1,
+                             out=tmp_path / "out", overdue_after=60.0, on_row=lambda r: None)
+    assert {r.name: r.status for r in rows} == {"a": "passed", "gone": "unreadable", "b": "passed"}
+
+
+def test_a_runner_names_the_submission_not_its_temporary_copy(tmp_path):
+    from dlverify import fleet
+
+    data = fleet._grade_on_runner("backprop_mlp", "/hand-in/bob.py", ".py", b"\xff\xfe", {"device": "cpu"})
+    assert data[batch.UNREADABLE] == "/hand-in/bob.py: not UTF-8 text"
+
+
+def test_an_address_where_nothing_answers_fails_at_once(monkeypatch):
+    import socket
+    import sys
+    import types
+
+    from dlverify import fleet
+
+    def init(**kwargs):  # given a dead address, the real one retries for ~14 minutes
+        raise AssertionError("ray.init reached")
+
+    monkeypatch.setitem(sys.modules, "ray", types.SimpleNamespace(init=init))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed once the probe is: nothing listens there
+    for address in (f"127.0.0.1:{port}", f"ray://127.0.0.1:{port}"):
+        with pytest.raises(BatchError, match=f"nothing answers at 127.0.0.1:{port}"):
+            fleet._connect(address)
+
+
 def test_no_more_tasks_in_flight_than_the_cluster_can_run(tmp_path):
     from dlverify import fleet
 
@@ -318,7 +525,7 @@ def test_no_more_tasks_in_flight_than_the_cluster_can_run(tmp_path):
 def test_grade_batch_over_a_local_ray_instance(cli, tmp_path, hand_in):
     pytest.importorskip("ray")
     (hand_in / "erin.ipynb").unlink()
-    (hand_in / "carol" / "solution.py").unlink()
+    shutil.rmtree(hand_in / "carol")
     run = cli("grade-batch", "backprop_mlp", str(hand_in), "--no-throughput", "--ray", "local", "--out", "res")
     assert run.code == 1, run.out + run.err
     rows = _summary(tmp_path / "res")
@@ -329,3 +536,26 @@ def test_grade_batch_over_a_local_ray_instance(cli, tmp_path, hand_in):
     bob = json.loads((tmp_path / "res" / "results" / "bob.json").read_text())
     assert bob["submission_file"] == str(hand_in / "bob.py")  # not the runner's temporary copy
     assert bob["sandbox"]["kind"] == "local"
+
+
+def test_a_folder_without_a_submission_is_a_row_and_the_batch_did_not_all_pass(cli, tmp_path, monkeypatch):
+    _fake_grader(monkeypatch)
+    _touch(tmp_path / "in" / "alice.py")
+    (tmp_path / "in" / "frank").mkdir()
+    _touch(tmp_path / "in" / "frank" / "notes.txt")
+    run = cli("grade-batch", "backprop_mlp", "in", "--no-throughput", "--out", "res")
+    assert run.code == 1, run.out + run.err  # frank handed in nothing
+    rows = _summary(tmp_path / "res")
+    assert rows["frank"]["status"] == "no_submission" and rows["frank"]["summary"] == "holds no .py or .ipynb file"
+    assert rows["alice"]["status"] == "passed"
+
+
+def test_a_spreadsheet_never_runs_a_candidate_s_text(tmp_path):
+    # A file named like a formula must show as text in Excel or LibreOffice, not run.
+    outcome = batch.Outcome(rows=[batch.Row("=HYPERLINK(\"http://x\")", "/in/=HYPERLINK.py", "failed",
+                                            summary="-1 cases; raised: @x", correctness=-0.0)])
+    csv_path, _ = batch.write_summary(tmp_path, "backprop_mlp", outcome)
+    row = next(csv.DictReader(csv_path.open()))
+    assert row["name"] == "'=HYPERLINK(\"http://x\")" and row["summary"] == "'-1 cases; raised: @x"
+    assert row["file"] == "/in/=HYPERLINK.py" and row["correctness"] == "-0.0"  # numbers stay numbers
+    assert not list(tmp_path.glob("*.part"))

@@ -95,3 +95,26 @@ def test_cuda_without_gpu_is_a_usage_error(cli, write):
 def test_no_command_prints_help_and_exits_2(cli):
     run = cli()
     assert run.code == 2 and "usage" in run.out.lower()
+
+
+def test_candidate_text_is_printed_as_written_and_the_summary_names_the_error(cli, write, tmp_path):
+    # An exception message with rich markup in it must be text: `[/]` once ended `grade` with exit 3.
+    sub = write("evil[b]x[_b].py", "def mlp_loss_and_grads(params, x, y):\n    raise ValueError('boom [bold]x[/]')\n")
+    run = cli("grade", "backprop_mlp", str(sub), "--no-throughput", "--json", "r.json")
+    assert run.code == 1, run.out + run.err
+    assert "boom [bold]x[/]" in run.out and "evil[b]x[_b].py" in run.out
+    summary = json.loads((tmp_path / "r.json").read_text())["summary"]
+    assert summary.endswith("raised: ValueError: boom [bold]x[/]"), summary  # not the traceback's File line
+
+
+def test_a_notebook_without_cell_ids_reads_without_warnings(write):
+    import warnings
+
+    from dlverify.submission import read_submission
+
+    nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {},
+          "cells": [{"cell_type": "code", "source": "x = 1", "metadata": {}, "outputs": [], "execution_count": None}]}
+    path = write("old.ipynb", json.dumps(nb))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nbformat's MissingIDFieldWarning would raise here
+        assert "x = 1" in read_submission(path).source

@@ -219,3 +219,18 @@ def test_demo_end_to_end_with_the_real_grader(tmp_path):
     for name in ("backprop_mlp", "attention", "mixed_precision"):
         result = json.loads((tmp_path / "demo" / "results" / f"{name}.json").read_text())
         assert result["schema"] == "dlverify.result/1"
+
+
+def test_assess_prints_candidate_text_as_written(tmp_path):
+    # A summary carrying an exception's text, and a file name, with rich markup in them: text, never markup.
+    _submissions(tmp_path, ["backprop_mlp.py", "notes[red].txt"])
+
+    def grade(exercise, path, *, device="auto", progress=None):
+        doc = result_doc(exercise, "failed", passed=0)
+        doc["summary"] = "0/6 cases passed; raised: TypeError: [/]() takes no arguments"
+        return FakeResult(doc)
+
+    run = run_cli(tmp_path, "assess", "--answers", str(SAMPLE_ANSWERS), "--submissions", "subs",
+                  "--device", "cpu", grade=grade)
+    assert run.code == 0, run.err
+    assert "TypeError: [/]() takes no arguments" in run.out and "ignored notes[red].txt" in run.out

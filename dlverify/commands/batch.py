@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import tempfile
 from pathlib import Path
 
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -61,13 +63,32 @@ def _default_gpus() -> list[int] | None:
     return [int(visible[0])] if visible and visible[0].isdigit() else None
 
 
+def _check_gpus(gpus: list[int]) -> str | None:
+    """Why --gpus cannot be used here, or None: checked once, rather than failing mid-batch."""
+    from ..gpus import GpuChoiceError, physical_gpu, visible_gpus
+
+    for gpu in gpus:
+        try:
+            physical_gpu(gpu)
+        except GpuChoiceError as exc:
+            return str(exc).replace("--gpu ", "--gpus: GPU ", 1)
+    if visible_gpus() is None:
+        import torch
+
+        count = torch.cuda.device_count()
+        beyond = [g for g in gpus if g >= count]
+        if beyond:
+            return f"--gpus: no GPU {beyond[0]} on this machine (it has {count}: 0 to {count - 1})"
+    return None
+
+
 def _usage(env, message: str) -> int:
     env.stderr.write(f"dlverify: {message}\n")
     return ExitCode.USAGE
 
 
 def cmd_grade_batch(args, env) -> int:
-    from ..batch import BatchError, Options, find_submissions, run_batch, write_summary
+    from ..batch import BatchError, Options, find_submissions, other_results, run_batch, write_summary
     from ..environment import resolve_device
 
     exercise = get_exercise(args.exercise)
@@ -89,6 +110,13 @@ def cmd_grade_batch(args, env) -> int:
     jobs = args.jobs or (1 if not args.no_throughput else max(1, min(4, os.cpu_count() or 1)))
     if args.ray is None:
         device = resolve_device(args.device, exercise)  # a clear error now, not one per submission
+        if gpus is not None and device != "cuda":
+            # Otherwise it graded on the CPU while saying "GPU 0,1".
+            why = "no CUDA device is visible on this machine" if "cuda" in exercise.devices else \
+                f"{exercise.id} is graded on the CPU"
+            return _usage(env, f"--gpus: {why}")
+        if gpus is not None and (problem := _check_gpus(gpus)):
+            return _usage(env, problem)
         if device == "cuda" and gpus is None:
             # Timings are only fair on an idle GPU: one grading per GPU, never two on one.
             if args.jobs not in (None, 1):
@@ -107,16 +135,23 @@ def cmd_grade_batch(args, env) -> int:
     if out.exists() and not out.is_dir():
         return _usage(env, f"--out {out}: exists and is not a folder")
     try:
-        entries, skipped = find_submissions(targets)
+        entries, skipped = find_submissions(targets, out)
     except BatchError as exc:
         return _usage(env, str(exc))
+    try:
+        # Now, not in the first grading's thread: a folder that cannot be written is one line.
+        (out / "results").mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out / "results"):
+            pass
+    except OSError as exc:
+        return _usage(env, f"--out {out}: cannot write there ({exc.strerror or exc})")
     for note in skipped:
-        env.err_console.print(f"[yellow]passed over[/] {note}")
+        env.err_console.print(f"[yellow]passed over[/] {escape(str(note))} (a `no_submission` row)")
 
     options = Options(device=device, sandbox=args.sandbox, throughput=not args.no_throughput)
     where = f"Ray at {args.ray}" if args.ray is not None else (
         f"GPU {','.join(map(str, gpus))}" if gpus else f"{jobs} at a time")
-    env.err_console.print(f"grading {len(entries)} submission(s) to {exercise.id} ({where}); results in {out}")
+    env.err_console.print(f"grading {len(entries)} submission(s) to {exercise.id} ({escape(where)}); results in {escape(str(out))}")
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                         console=env.err_console, transient=True)
 
@@ -126,8 +161,10 @@ def cmd_grade_batch(args, env) -> int:
         def show(row) -> None:
             style = STYLE.get(row.status, "bold red")
             kept = " [dim](kept from an earlier run)[/]" if row.graded == "kept" else ""
-            on = f" [dim]on {row.runner}[/]" if row.runner else ""
-            env.console.print(f"[{style}]{row.status.upper():>12}[/]  {row.name}  {row.summary[:120]}{kept}{on}")
+            on = f" [dim]on {escape(row.runner)}[/]" if row.runner else ""
+            # Names and summaries are the candidates' text (an exception's message): never markup.
+            env.console.print(f"[{style}]{row.status.upper():>12}[/]  {escape(row.name)}  "
+                              f"{escape(row.summary[:120])}{kept}{on}")
             progress.advance(task)
 
         try:
@@ -136,21 +173,30 @@ def cmd_grade_batch(args, env) -> int:
         except BatchError as exc:
             return _usage(env, str(exc))
     outcome.skipped = skipped
+    outcome.other_results = other_results(out, entries)
     csv_path, json_path = write_summary(out, exercise.id, outcome)
     _show_totals(env, outcome, len(entries))
-    env.console.print(f"summary written to {csv_path} and {json_path}")
+    env.console.print(f"summary written to {escape(str(csv_path))} and {escape(str(json_path))}")
+    if outcome.other_results:
+        shown = ", ".join(outcome.other_results[:5]) + (", ..." if len(outcome.other_results) > 5 else "")
+        env.err_console.print(f"note: {len(outcome.other_results)} result file(s) in {escape(str(out))} belong to no "
+                              f"submission of this batch (deleted or renamed since?), not in the summary: "
+                              f"{escape(shown)}")
     if outcome.interrupted:
         env.err_console.print(f"interrupted: {len(outcome.rows)} of {len(entries)} graded; "
                               "run the same command again to grade the rest")
         return 130
     if any(r.status == Status.ERROR.value for r in outcome.rows):
         return ExitCode.INTERNAL
-    return ExitCode.OK if all(r.passed for r in outcome.rows) else ExitCode.NOT_PASSED
+    # A candidate folder without a submission is a candidate who did not pass.
+    return ExitCode.OK if all(r.passed for r in outcome.rows) and not outcome.skipped else ExitCode.NOT_PASSED
 
 
 def _show_totals(env, outcome, total: int) -> None:
+    from ..batch import skipped_rows
+
     counts: dict[str, int] = {}
-    for row in outcome.rows:
+    for row in outcome.rows + skipped_rows(outcome.skipped):
         counts[row.status] = counts.get(row.status, 0) + 1
     table = Table(box=None, header_style="bold", show_header=True)
     table.add_column("status")

@@ -18,6 +18,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
+from rich.markup import escape
+
 from .answers import Answers, AnswersError, load_answers
 from .datafile import DataFileError, read_data_file
 from .results import ResultsError, results_from_dicts, load_results
@@ -257,7 +259,9 @@ def _grade_all(env, submissions: dict[str, Path], device: str, jobs: int) -> dic
     with ThreadPoolExecutor(max_workers=min(jobs, len(submissions)) or 1) as pool:
         done = dict(pool.map(one, sorted(submissions.items())))
     for exercise, doc in done.items():
-        env.console.print(f"  {exercise}: {doc['status']} - {str(doc.get('summary', ''))[:120]}", highlight=False)
+        # The summary can carry the candidate's own text (an exception's message): never markup.
+        env.console.print(f"  {exercise}: {doc['status']} - {escape(str(doc.get('summary', ''))[:120])}",
+                          highlight=False)
     return done
 
 
@@ -303,7 +307,7 @@ def cmd_assess(args, env) -> int:
             if isinstance(answers, int):
                 return answers
         for name in ignored:
-            env.console.print(f"ignored {name}: not an exercise id with .py or .ipynb", highlight=False)
+            env.console.print(f"ignored {escape(name)}: not an exercise id with .py or .ipynb", highlight=False)
         docs = _grade_all(env, submissions, args.device, args.jobs) if submissions else {}
         if not submissions:
             env.console.print("no submissions given: every claim stays unverified", highlight=False)
