@@ -117,8 +117,9 @@ def _is_out(path: Path, out: Path | None) -> bool:
 def find_submissions(targets: list[Path], out: Path | None = None) -> tuple[list[Entry], list[Skipped]]:
     """Entries named by file stem or folder name, and notes on folders passed over.
 
-    A target is a submission file, or a folder of them: each `.py`/`.ipynb`
-    directly inside is one submission, each sub-folder is one candidate's
+    A target is a submission file, one candidate's folder (it holds a
+    solution.py or solution.ipynb), or a folder of submissions: each
+    `.py`/`.ipynb` directly inside is one, each sub-folder is one candidate's
     (its solution.py or solution.ipynb, or its only .py/.ipynb file).
     `out`, the batch's output folder, is left out when a target holds it.
     """
@@ -132,6 +133,14 @@ def find_submissions(targets: list[Path], out: Path | None = None) -> tuple[list
                 if target.suffix not in SUFFIXES:
                     raise BatchError(f"{target}: expected a .py or .ipynb file, or a folder of them")
                 entries.append(Entry(target.stem, target))
+                continue
+            if any((target / name).is_file() for name in SOLUTION_NAMES):
+                # One candidate's folder named directly (`grade-batch ex hand-in/*`): that candidate.
+                found, why = _from_folder(target)
+                if found is None:
+                    skipped.append(Skipped(target, why))
+                else:
+                    entries.append(Entry(target.name, found))
                 continue
             children = sorted(target.iterdir())
         except OSError as exc:  # a folder this user may not list

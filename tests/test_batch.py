@@ -559,3 +559,14 @@ def test_a_spreadsheet_never_runs_a_candidate_s_text(tmp_path):
     assert row["name"] == "'=HYPERLINK(\"http://x\")" and row["summary"] == "'-1 cases; raised: @x"
     assert row["file"] == "/in/=HYPERLINK.py" and row["correctness"] == "-0.0"  # numbers stay numbers
     assert not list(tmp_path.glob("*.part"))
+
+
+def test_candidate_folders_named_one_by_one_are_candidates(tmp_path):
+    # `dlverify grade-batch ex hand-in/*` hands over each candidate's folder itself.
+    for name in ("alice", "bob"):
+        _touch(tmp_path / "hand-in" / name / "solution.py")
+    _touch(tmp_path / "hand-in" / "carol" / "solution.py")
+    _touch(tmp_path / "hand-in" / "carol" / "solution.ipynb", "{}")
+    entries, skipped = find_submissions(sorted((tmp_path / "hand-in").iterdir()))
+    assert [(e.name, e.path.parent.name) for e in entries] == [("alice", "alice"), ("bob", "bob")]
+    assert [s.path.name for s in skipped] == ["carol"] and "both solution.py and solution.ipynb" in skipped[0].why
