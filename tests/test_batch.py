@@ -226,7 +226,7 @@ def _fake_grader(monkeypatch, seconds: float = 0.05, interrupt_on: str | None = 
         return {"exercise": exercise_id, "status": "passed", "passed": True, "summary": summary.format(path.stem),
                 "correctness_score": 1.0, "throughput": None, "submission_sha256": "0" * 64}
 
-    monkeypatch.setattr(batch, "grade_to_dict", fake)
+    monkeypatch.setattr(batch.run, "grade_to_dict", fake)
     return calls
 
 

@@ -1,0 +1,104 @@
+"""Finding the submissions of a hand-in: files, candidates' folders, and the folders passed over."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .model import SOLUTION_NAMES, SUFFIXES, BatchError, Entry, Skipped
+from .store import result_name
+
+
+def _hidden(path: Path) -> bool:
+    return path.name.startswith(".") or path.name == "__pycache__"
+
+
+def _from_folder(folder: Path) -> tuple[Path | None, str]:
+    """The submission inside one candidate's folder, or the reason there is none."""
+    named = [folder / n for n in SOLUTION_NAMES if (folder / n).is_file()]
+    if len(named) == 2:
+        return None, "holds both solution.py and solution.ipynb"
+    if named:
+        return named[0], ""
+    found = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in SUFFIXES and not _hidden(p))
+    if len(found) == 1:
+        return found[0], ""
+    if not found:
+        return None, "holds no .py or .ipynb file"
+    return None, f"holds {len(found)} .py/.ipynb files and no solution.py to choose"
+
+
+def _is_out(path: Path, out: Path | None) -> bool:
+    """The batch's own output folder (or its results/), found inside a hand-in folder."""
+    if out is None:
+        return False
+    here = path.resolve()
+    return here in (out.resolve(), (out / "results").resolve())
+
+
+def find_submissions(targets: list[Path], out: Path | None = None) -> tuple[list[Entry], list[Skipped]]:
+    """Entries named by file stem or folder name, and notes on folders passed over.
+
+    A target is a submission file, one candidate's folder (it holds a
+    solution.py or solution.ipynb), or a folder of submissions: each
+    `.py`/`.ipynb` directly inside is one, each sub-folder is one candidate's
+    (its solution.py or solution.ipynb, or its only .py/.ipynb file).
+    `out`, the batch's output folder, is left out when a target holds it.
+    """
+    entries: list[Entry] = []
+    skipped: list[Skipped] = []
+    for target in targets:
+        try:
+            if not target.exists():
+                raise BatchError(f"{target}: no such file or folder")
+            if target.is_file():
+                if target.suffix not in SUFFIXES:
+                    raise BatchError(f"{target}: expected a .py or .ipynb file, or a folder of them")
+                entries.append(Entry(target.stem, target))
+                continue
+            if any((target / name).is_file() for name in SOLUTION_NAMES):
+                # One candidate's folder named directly (`grade-batch ex hand-in/*`): that candidate.
+                found, why = _from_folder(target)
+                if found is None:
+                    skipped.append(Skipped(target, why))
+                else:
+                    entries.append(Entry(target.name, found))
+                continue
+            children = sorted(target.iterdir())
+        except OSError as exc:  # a folder this user may not list
+            raise BatchError(f"{target}: cannot be read ({exc.strerror or exc})") from None
+        for child in children:
+            if _hidden(child) or _is_out(child, out):
+                continue
+            try:
+                if child.is_dir():
+                    found, why = _from_folder(child)
+                    if found is None:
+                        skipped.append(Skipped(child, why))
+                    else:
+                        entries.append(Entry(child.name, found))
+                elif child.suffix in SUFFIXES:
+                    # A file, or a link to nothing: the latter becomes an `unreadable` row,
+                    # so a candidate never drops out of the summary in silence.
+                    entries.append(Entry(child.stem, child))
+            except OSError as exc:
+                skipped.append(Skipped(child, f"cannot be read ({exc.strerror or exc})"))
+    unique: list[Entry] = []
+    seen: dict[str, Path] = {}
+    files: dict[str, str] = {}
+    for entry in entries:
+        if entry.name in seen:
+            if os.path.normpath(seen[entry.name]) == os.path.normpath(entry.path):
+                continue  # one file named twice (a folder and a file inside it): one submission
+            raise BatchError(f"two submissions are named {entry.name!r}: {seen[entry.name]} and {entry.path}")
+        # Distinct names must never share a result file, on a case-insensitive disk either.
+        key = result_name(entry.name).casefold()
+        if key in files:
+            raise BatchError(f"{files[key]!r} and {entry.name!r} would share the result file "
+                             f"{result_name(entry.name)}: rename one")
+        seen[entry.name], files[key] = entry.path, entry.name
+        unique.append(entry)
+    if not unique:
+        where = ", ".join(str(t) for t in targets)
+        raise BatchError(f"no .py or .ipynb submissions found in {where}")
+    return unique, skipped

@@ -1,0 +1,143 @@
+"""A batch's files: one result JSON per submission, earlier results that still stand, the summaries."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Callable
+
+from .. import __version__
+from ..outcome import Status
+from .model import NO_SUBMISSION, SUMMARY_FIELDS, Entry, Outcome, Row, Skipped
+
+MAX_STEM = 120  # well under the 255 bytes a file name may have, with ".json.part" added
+
+
+def result_name(entry_name: str) -> str:
+    """A file name for the entry's result: its name, with anything odd replaced.
+
+    Where that changed the name ("a b" and "a_b", "zoë" and "zoé") or shortened
+    it, a digest of the real name keeps two entries from sharing one file.
+    """
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", entry_name)
+    if safe != entry_name or len(safe) > MAX_STEM:
+        safe = f"{safe[:MAX_STEM]}-{hashlib.sha256(entry_name.encode('utf-8', 'surrogateescape')).hexdigest()[:10]}"
+    return f"results/{safe}.json"
+
+
+def row_from_result(entry: Entry, data: dict[str, Any], result_file: str, graded: str, runner: str = "") -> Row:
+    tp = data.get("throughput") or {}
+    return Row(name=entry.name, file=str(entry.path), status=data["status"], passed=bool(data.get("passed")),
+               correctness=data.get("correctness_score"), throughput_score=tp.get("score"),
+               speedup=tp.get("speedup"), summary=data.get("summary", ""), result=result_file,
+               graded=graded, runner=runner)
+
+
+def _timing_missing(exercise_id: str, data: dict[str, Any]) -> bool:
+    """A pass graded with --no-throughput, for an exercise that has timed cases on that device."""
+    from ..packs import load_pack
+    from ..registry import get_exercise
+
+    if data.get("status") != Status.PASSED.value or data.get("throughput") is not None:
+        return False
+    kind = (data.get("device") or {}).get("kind", "cpu")
+    return bool(load_pack(get_exercise(exercise_id)).bench_cases(kind))
+
+
+def earlier_result(out: Path, entry: Entry, exercise_id: str, device: str | None,
+                   throughput: bool = True) -> dict[str, Any] | None:
+    """A result from an earlier run that still stands: same exercise, same bytes, same device kind,
+    and timed if timing is asked for now.
+
+    A grader fault (`error`) is never kept: it says nothing about the submission.
+    """
+    from ..submission import SubmissionError, read_submission
+
+    path = out / result_name(entry.name)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        sha = read_submission(entry.path).sha256
+    except (OSError, ValueError, SubmissionError):
+        return None
+    if not isinstance(data, dict) or data.get("exercise") != exercise_id or data.get("submission_sha256") != sha:
+        return None
+    if data.get("status") in (None, Status.ERROR.value):
+        return None
+    if (data.get("versions") or {}).get("dlverify") != __version__:
+        return None  # another grader graded it: its cases or checks may have changed since
+    if device not in (None, "auto") and (data.get("device") or {}).get("kind") != device:
+        return None
+    if throughput and _timing_missing(exercise_id, data):
+        return None
+    return data
+
+
+def write_result(out: Path, entry: Entry, data: dict[str, Any]) -> str:
+    relative = result_name(entry.name)
+    target = out / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_suffix(".json.part")
+    temporary.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    temporary.replace(target)  # a reader never sees half a file, and an interrupt never leaves one
+    return relative
+
+
+def other_results(out: Path, entries: list[Entry]) -> list[str]:
+    """Result files in the output folder that belong to no submission of this batch: one deleted
+    or renamed since an earlier run, or another batch's. Kept (never deleted), but named, since
+    the summary no longer lists them."""
+    ours = {result_name(e.name) for e in entries}
+    try:
+        found = [f"results/{p.name}" for p in (out / "results").glob("*.json")]
+    except OSError:
+        return []
+    return sorted(name for name in found if name not in ours)
+
+
+def skipped_rows(skipped: list[Skipped]) -> list[Row]:
+    return [Row(s.path.name, str(s.path), NO_SUBMISSION, summary=s.why) for s in skipped]
+
+
+def _cell(value: Any) -> Any:
+    """A spreadsheet must show a candidate's text, never run it: a cell that starts like a
+    formula (a file named `=HYPERLINK(...).py`) is prefixed with an apostrophe."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def _replace_atomically(path: Path, write: Callable[[Any], None]) -> None:
+    temporary = path.with_name(path.name + ".part")
+    # A file name that is not UTF-8 (b"caf\xe9.py") reaches here with a surrogate in it.
+    with temporary.open("w", newline="", encoding="utf-8", errors="backslashreplace") as handle:
+        write(handle)
+    temporary.replace(path)  # a second Ctrl-C never leaves half a summary
+
+
+def write_summary(out: Path, exercise_id: str, outcome: Outcome) -> tuple[Path, Path]:
+    rows = sorted(outcome.rows + skipped_rows(outcome.skipped), key=lambda r: r.name)
+    out.mkdir(parents=True, exist_ok=True)
+    csv_path, json_path = out / "summary.csv", out / "summary.json"
+
+    def write_csv(handle) -> None:
+        writer = csv.DictWriter(handle, fieldnames=SUMMARY_FIELDS)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _cell(v) for k, v in asdict(row).items()})
+
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.status] = counts.get(row.status, 0) + 1
+    document = json.dumps({
+        "exercise": exercise_id, "submissions": len(rows), "counts": counts,
+        "interrupted": outcome.interrupted, "skipped": [str(s) for s in outcome.skipped],
+        "other_results": outcome.other_results,
+        "rows": [asdict(r) for r in rows],
+    }, indent=2) + "\n"
+    _replace_atomically(csv_path, write_csv)
+    _replace_atomically(json_path, lambda handle: handle.write(document))
+    return csv_path, json_path
