@@ -32,8 +32,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from .batch import UNREADABLE, BatchError, Entry, Options, Row, grade_to_dict, record
-from .outcome import Status
+from .batch import UNREADABLE, BatchError, Entry, Options, Row, fault_row, grade_to_dict, record
 from .registry import get_exercise
 
 POLL_SECONDS = 2.0
@@ -111,10 +110,6 @@ def _connect(address: str):
     return ray
 
 
-def _error_row(entry: Entry, message: str) -> Row:
-    return Row(entry.name, str(entry.path), Status.ERROR.value, summary=message)
-
-
 def run_on_ray(exercise_id: str, entries: list[Entry], out: Path, options: Options, address: str,
                on_row: Callable[[Row], None]) -> tuple[list[Row], bool]:
     exercise = get_exercise(exercise_id)
@@ -171,7 +166,7 @@ def _collect(ray, submit: Callable[[Entry], Any], queued: list[Entry], capacity:
                     data = ray.get(ref)
                 except Exception as exc:  # noqa: BLE001 - a runner or Ray fault, whatever its kind
                     lines = str(exc).strip().splitlines()
-                    finish(_error_row(entry, f"runner fault (not the submission's): {type(exc).__name__}"
+                    finish(fault_row(entry, f"runner fault (not the submission's): {type(exc).__name__}"
                                              + (f": {lines[-1]}" if lines else "")))
                 else:
                     runner = data.pop("_runner", "")
@@ -181,7 +176,7 @@ def _collect(ray, submit: Callable[[Entry], Any], queued: list[Entry], capacity:
                 if now - since > overdue_after:
                     ray.cancel(ref, force=True)
                     del waiting[ref]
-                    finish(_error_row(entry, f"runner did not answer within {overdue_after:.0f} s; cancelled "
+                    finish(fault_row(entry, f"runner did not answer within {overdue_after:.0f} s; cancelled "
                                              "(the grader's side)"))
     except KeyboardInterrupt:
         for ref in waiting:

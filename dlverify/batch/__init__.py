@@ -16,10 +16,10 @@ from .find import find_submissions
 from .model import (NO_SUBMISSION, SOLUTION_NAMES, SUFFIXES, SUMMARY_FIELDS, UNREADABLE, BatchError, Entry,
                     Options, Outcome, Row, Skipped)
 from .run import fault_row, grade_to_dict, record, run_batch, run_local
-from .store import (earlier_result, other_results, result_name, row_from_result, skipped_rows, write_result,
-                    write_summary)
+from .store import (earlier_result, other_results, result_name, row_from_result, skipped_rows, status_counts,
+                    summary_rows, write_result, write_summary)
 
 __all__ = ["NO_SUBMISSION", "SOLUTION_NAMES", "SUFFIXES", "SUMMARY_FIELDS", "UNREADABLE", "BatchError", "Entry",
            "Options", "Outcome", "Row", "Skipped", "earlier_result", "fault_row", "find_submissions",
            "grade_to_dict", "other_results", "record", "result_name", "row_from_result", "run_batch", "run_local",
-           "skipped_rows", "write_result", "write_summary"]
+           "skipped_rows", "status_counts", "summary_rows", "write_result", "write_summary"]

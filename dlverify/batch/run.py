@@ -14,17 +14,16 @@ from .store import earlier_result, result_name, row_from_result, write_result
 def grade_to_dict(exercise_id: str, path: Path, options: Options, gpu: int | None = None) -> dict[str, Any]:
     """One grading, as the result's dict; an unreadable file gives {"unreadable": why}."""
     from ..engine import grade
-    from ..submission import SubmissionError, read_submission
+    from ..submission import SubmissionError
 
     try:
-        # Read here first: grade() lets an OSError (no read permission) through, and that
-        # is the file's fault, one row, never the end of the batch.
-        read_submission(path)
         result = grade(exercise_id, path, device=options.device, sandbox=options.sandbox, gpu=gpu,
                        throughput=options.throughput)
     except SubmissionError as exc:
         return {UNREADABLE: str(exc)}
     except OSError as exc:
+        # grade() reads the file first and lets an OSError (no read permission) through: the
+        # file's fault, one row, never the end of the batch.
         if exc.filename is not None and Path(exc.filename) == Path(path):
             return {UNREADABLE: f"{path}: cannot be read ({exc.strerror or exc})"}
         raise

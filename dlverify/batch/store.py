@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import collections
 import csv
+import functools
 import hashlib
 import json
 import re
@@ -37,15 +39,20 @@ def row_from_result(entry: Entry, data: dict[str, Any], result_file: str, graded
                graded=graded, runner=runner)
 
 
-def _timing_missing(exercise_id: str, data: dict[str, Any]) -> bool:
-    """A pass graded with --no-throughput, for an exercise that has timed cases on that device."""
+@functools.lru_cache(maxsize=None)
+def _has_bench_cases(exercise_id: str, kind: str) -> bool:
+    """Loaded once per exercise and device (load_pack runs grader.py), not once per kept result."""
     from ..packs import load_pack
     from ..registry import get_exercise
 
+    return bool(load_pack(get_exercise(exercise_id)).bench_cases(kind))
+
+
+def _timing_missing(exercise_id: str, data: dict[str, Any]) -> bool:
+    """A pass graded with --no-throughput, for an exercise that has timed cases on that device."""
     if data.get("status") != Status.PASSED.value or data.get("throughput") is not None:
         return False
-    kind = (data.get("device") or {}).get("kind", "cpu")
-    return bool(load_pack(get_exercise(exercise_id)).bench_cases(kind))
+    return _has_bench_cases(exercise_id, (data.get("device") or {}).get("kind", "cpu"))
 
 
 def earlier_result(out: Path, entry: Entry, exercise_id: str, device: str | None,
@@ -118,8 +125,17 @@ def _replace_atomically(path: Path, write: Callable[[Any], None]) -> None:
     temporary.replace(path)  # a second Ctrl-C never leaves half a summary
 
 
+def summary_rows(outcome: Outcome) -> list[Row]:
+    """Every candidate of the batch, by name: graded, kept, and folders with no submission."""
+    return sorted(outcome.rows + skipped_rows(outcome.skipped), key=lambda r: r.name)
+
+
+def status_counts(rows: list[Row]) -> dict[str, int]:
+    return dict(collections.Counter(row.status for row in rows))
+
+
 def write_summary(out: Path, exercise_id: str, outcome: Outcome) -> tuple[Path, Path]:
-    rows = sorted(outcome.rows + skipped_rows(outcome.skipped), key=lambda r: r.name)
+    rows = summary_rows(outcome)
     out.mkdir(parents=True, exist_ok=True)
     csv_path, json_path = out / "summary.csv", out / "summary.json"
 
@@ -129,11 +145,8 @@ def write_summary(out: Path, exercise_id: str, outcome: Outcome) -> tuple[Path, 
         for row in rows:
             writer.writerow({k: _cell(v) for k, v in asdict(row).items()})
 
-    counts: dict[str, int] = {}
-    for row in rows:
-        counts[row.status] = counts.get(row.status, 0) + 1
     document = json.dumps({
-        "exercise": exercise_id, "submissions": len(rows), "counts": counts,
+        "exercise": exercise_id, "submissions": len(rows), "counts": status_counts(rows),
         "interrupted": outcome.interrupted, "skipped": [str(s) for s in outcome.skipped],
         "other_results": outcome.other_results,
         "rows": [asdict(r) for r in rows],

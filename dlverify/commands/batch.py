@@ -55,12 +55,13 @@ def _gpu_list(text: str) -> list[int]:
 
 def _default_gpus() -> list[int] | None:
     """GPU 0, or the first GPU this process was given; None when it was given one by UUID."""
-    from ..gpus import visible_gpus
+    from ..gpus import GpuChoiceError, physical_gpu
 
-    visible = visible_gpus()
-    if visible is None:
-        return [0]
-    return [int(visible[0])] if visible and visible[0].isdigit() else None
+    try:
+        physical = physical_gpu(None)
+    except GpuChoiceError:  # none given at all: each grading says so, as `grade` does
+        return None
+    return [int(physical)] if physical.isdigit() else None
 
 
 def _check_gpus(gpus: list[int]) -> str | None:
@@ -88,7 +89,8 @@ def _usage(env, message: str) -> int:
 
 
 def cmd_grade_batch(args, env) -> int:
-    from ..batch import BatchError, Options, find_submissions, other_results, run_batch, write_summary
+    from ..batch import (BatchError, Options, find_submissions, other_results, run_batch, summary_rows,
+                         write_summary)
     from ..environment import resolve_device
 
     exercise = get_exercise(args.exercise)
@@ -188,16 +190,14 @@ def cmd_grade_batch(args, env) -> int:
         return 130
     if any(r.status == Status.ERROR.value for r in outcome.rows):
         return ExitCode.INTERNAL
-    # A candidate folder without a submission is a candidate who did not pass.
-    return ExitCode.OK if all(r.passed for r in outcome.rows) and not outcome.skipped else ExitCode.NOT_PASSED
+    # Every candidate, a folder without a submission too (a `no_submission` row never passes).
+    return ExitCode.OK if all(r.passed for r in summary_rows(outcome)) else ExitCode.NOT_PASSED
 
 
 def _show_totals(env, outcome, total: int) -> None:
-    from ..batch import skipped_rows
+    from ..batch import status_counts, summary_rows
 
-    counts: dict[str, int] = {}
-    for row in outcome.rows + skipped_rows(outcome.skipped):
-        counts[row.status] = counts.get(row.status, 0) + 1
+    counts = status_counts(summary_rows(outcome))
     table = Table(box=None, header_style="bold", show_header=True)
     table.add_column("status")
     table.add_column("submissions", justify="right")
