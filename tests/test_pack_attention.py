@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from dlverify.cases import Case
+from ops_seen import ops_seen
 
 EXERCISE = "attention"
 SEED = 20240611
@@ -356,27 +357,15 @@ def test_tolerances_tell_the_dtypes_apart(pack, ctx):
 # --- the rules name what torch really dispatches to --------------------------------------------
 
 def test_forbidden_ops_cover_what_torch_attention_dispatches_to(pack):
-    from torch.overrides import TorchFunctionMode
-    from torch.utils._python_dispatch import TorchDispatchMode
-
-    seen: set[str] = set()
-
-    class Functions(TorchFunctionMode):
-        def __torch_function__(self, func, types, args=(), kwargs=None):
-            seen.add(getattr(func, "__name__", ""))
-            return func(*args, **(kwargs or {}))
-
-    class Ops(TorchDispatchMode):
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            seen.add(func.overloadpacket.__name__)
-            return func(*args, **(kwargs or {}))
-
     q = torch.randn(1, 2, 5, 8, requires_grad=True)
     mha = torch.nn.MultiheadAttention(8, 2, batch_first=True)
-    with Functions(), Ops():
+
+    def attend():
         F.scaled_dot_product_attention(q, q, q, is_causal=True).sum().backward()
         F.scaled_dot_product_attention(q, q, q, attn_mask=torch.ones(5, 5, dtype=torch.bool)).sum().backward()
         mha(q[0], q[0], q[0])
+
+    seen = ops_seen(attend)
     forbidden = set(pack.exercise.rules.forbidden_ops)
     fused = {name for name in seen if "attention" in name}
     assert fused, "torch's attention was not observed at all"

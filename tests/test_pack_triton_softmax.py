@@ -19,6 +19,7 @@ import torch
 
 from dlverify import paths
 from dlverify.cases import Case
+from ops_seen import ops_seen
 
 EXERCISE = "triton_softmax"
 SEED = 20240611
@@ -254,34 +255,12 @@ def test_reference_passes_every_cpu_case(pack, ctx, driver, reference):
 
 # --- rules: what the interpreter does must not look like cheating ----------------------
 
-def _ops_seen(call) -> set[str]:
-    """Torch function names and aten op names (overload packets) seen while `call` runs."""
-    from torch.overrides import TorchFunctionMode
-    from torch.utils._python_dispatch import TorchDispatchMode
-
-    seen: set[str] = set()
-
-    class Functions(TorchFunctionMode):
-        def __torch_function__(self, func, types, args=(), kwargs=None):
-            seen.add(getattr(func, "__name__", ""))
-            return func(*args, **(kwargs or {}))
-
-    class Ops(TorchDispatchMode):
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            seen.add(func.overloadpacket.__name__)
-            return func(*args, **(kwargs or {}))
-
-    with Functions(), Ops():
-        call()
-    return seen
-
-
 def test_interpreter_and_driver_use_no_forbidden_op(pack, driver, reference):
     forbidden = set(pack.exercise.rules.forbidden_ops)
     for dtype in (torch.float32, torch.float16):
         for shape in ((37, 781), (2, reference.MAX_FUSED_BLOCK + 5)):  # both kernel paths
             x = torch.randn(shape, dtype=dtype)
-            seen = _ops_seen(lambda: driver.run(reference, {}, {"x": x}, "cpu"))
+            seen = ops_seen(lambda: driver.run(reference, {}, {"x": x}, "cpu"))
             assert {"copy_", "set_", "empty_like"} <= seen  # the interpreter's own copies were watched
             assert not seen & forbidden, sorted(seen & forbidden)
 
@@ -294,7 +273,7 @@ def test_interpreter_and_driver_use_no_forbidden_op(pack, driver, reference):
     lambda x: torch.sigmoid(x),
 ])
 def test_torch_softmax_in_any_form_hits_a_forbidden_op(pack, cheat):
-    seen = _ops_seen(lambda: cheat(torch.randn(4, 7)))
+    seen = ops_seen(lambda: cheat(torch.randn(4, 7)))
     assert seen & set(pack.exercise.rules.forbidden_ops)
 
 
