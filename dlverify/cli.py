@@ -43,13 +43,14 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .commands import batch, grading
+    from .commands import batch, doctor, grading
 
     parser = _Parser(prog="dlverify", description="Hands-on skills verifier for deep-learning engineers.")
     parser.add_argument("--version", action="version", version=f"dlverify {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     grading.register(sub)
     batch.register(sub)
+    doctor.register(sub)
     try:
         from .verdict import cli as verdict_cli
     except ImportError:

@@ -108,6 +108,9 @@ def _grade(exercise: Exercise, submission: Submission, device: str, sandbox: str
     try:
         deadline = time.monotonic() + exercise.limits.wall_seconds
         evidence = _run_cases(job, exercise, device, deadline, progress, result, launcher)
+        fault = machine_fault(evidence)
+        if fault:
+            return _finish(result, Status.ERROR, fault)
         _score_cases(result, job, pack, ctx, evidence, progress)
         status = overall([c.status for c in result.cases])
         if status is Status.PASSED and job.benches:
@@ -123,6 +126,19 @@ def _grade(exercise: Exercise, submission: Submission, device: str, sandbox: str
         return _finish(result, Status.ERROR, f"grader fault (not the submission's): {exc}")
     finally:
         shutil.rmtree(job.folder, ignore_errors=True)
+
+
+def machine_fault(runs: list[RunEvidence]) -> str | None:
+    """The sandbox's own report that this machine cannot grade (CUDA, Triton or nvcc unusable inside
+    it), sent before the submission was loaded: the grader's fault, whatever the submission is."""
+    for run in runs:
+        for frame in run.frames:
+            if frame.header.get("event") == "grader_fault":
+                problems = frame.header.get("problems")
+                text = "; ".join(str(p)[:600] for p in problems[:8]) if isinstance(problems, list) else ""
+                return (f"grader fault (not the submission's): {text or 'the sandbox could not be prepared'}"
+                        " (run `dlverify doctor --device cuda` on this runner)")
+    return None
 
 
 def _has_rules(exercise: Exercise) -> bool:

@@ -89,6 +89,13 @@ class WorkerLink:
                 elif kind == "confined" and self.messages == 1:
                     # only the first message, sent before any candidate code ran, can say this
                     self.confinement = str(header.get("detail", ""))[:300]
+                elif kind == "preflight" and self.messages == 2:
+                    # the second, also before any candidate code: the machine's own problems
+                    found = header.get("problems")
+                    if isinstance(found, list) and found:
+                        self.channel.send({"event": "grader_fault", "problems": [str(p)[:600] for p in found[:8]]})
+                        self.stop()
+                        os._exit(0)
                 else:
                     return header, payload
             self._wait_for_bytes()

@@ -64,11 +64,13 @@ def abi_version() -> int:
     return max(0, int(result))
 
 
-def confine(read: list[str], write: list[str], *, devices: list[str] = (), deny_tcp: bool = True,
-            scope: bool = True) -> str:
+def confine(read: list[str], write: list[str], *, devices: list[str] = (), rewrite: list[str] = (),
+            deny_tcp: bool = True, scope: bool = True) -> str:
     """Restrict this process (and all it starts) to reading `read` and reading/writing `write`.
 
     `devices` are files that may be read, written and ioctl'd (GPU device nodes).
+    `rewrite` are files (or folders, for the files beneath) that may be opened for
+    writing as they are: nothing created, removed, renamed or truncated there.
     Paths that do not exist are skipped. Returns a one-line description of what
     was enforced; raises LandlockUnavailable when the kernel cannot do it.
     """
@@ -84,7 +86,8 @@ def confine(read: list[str], write: list[str], *, devices: list[str] = (), deny_
     ruleset = _check(_libc.syscall(_SYS_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(ctypes.sizeof(attr)),
                                    ctypes.c_uint32(0)), "create_ruleset")
     try:
-        for paths, rights in ((read, READ), (write, handled), (devices, READ_FILE | WRITE_FILE | IOCTL_DEV)):
+        for paths, rights in ((read, READ), (write, handled), (devices, READ_FILE | WRITE_FILE | IOCTL_DEV),
+                              (rewrite, READ_FILE | WRITE_FILE)):
             for path in paths:
                 _allow(ruleset, path, rights & handled)
         if _libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:

@@ -105,11 +105,23 @@ def confine(job: dict, sandbox_dir: str) -> str:
     scratch = os.environ.get("TMPDIR") or "/tmp"
     read = list(SYSTEM_READ) + list(DEVICES_READ) + [sandbox_dir] + allowlist.readable_python(job["framework"])
     read += [os.path.realpath(p) for p in PROC_READ]
-    devices = []
+    devices, rewrite = [], []
     if job.get("device") == "cuda":
         devices = [os.path.join("/dev", d) for d in os.listdir("/dev") if d.startswith("nvidia")]
         read += ["/proc", "/sys"]  # the CUDA driver reads its own state there
-    return landlock.confine(read, [scratch, "/dev/shm"] + list(DEVICES_RW), devices=devices)
+        rewrite = cuda_rewrites(os.getpid())
+        if job.get("framework") == "cuda":
+            # the interpreter's programs: torch's load_inline runs the pip-installed ninja from there
+            read.append(os.path.dirname(sys.executable))
+    return landlock.confine(read, [scratch, "/dev/shm"] + list(DEVICES_RW), devices=devices, rewrite=rewrite)
+
+
+def cuda_rewrites(pid: int) -> list[str]:
+    """What the CUDA driver writes under this process's own /proc entry: refused, cuInit fails with
+    error 304 ("OS call failed"). It names its helper threads through /proc/<pid>/task/<tid>/comm
+    (glibc's pthread_setname_np for a thread other than the caller). Only this process's task
+    folder, and only existing files opened for writing (no create, remove or truncate)."""
+    return [f"/proc/{pid}/task"]
 
 
 def load_submission(path: str, source: str):
@@ -153,6 +165,15 @@ def _serve(job, source, requests, replies, runner_pid, sandbox_dir) -> None:
     except OSError as exc:  # no Landlock in this kernel: the launcher has said so in the result
         confinement = f"not confined: {exc}"
     out.send({"type": "confined", "detail": confinement})
+    # The machine's part before the candidate's: a GPU that cannot be used is the grader's fault.
+    import preflight
+    from gpu_timing import needs_triton_digest
+
+    found = preflight.problems(job["device"], job["framework"],
+                               triton_digest=needs_triton_digest(job["rules"].get("forbidden_ops")))
+    out.send({"type": "preflight", "problems": found})
+    if found:
+        return
 
     import codec
     from guards import Guards

@@ -243,3 +243,62 @@ def test_the_child_finds_the_interpreter_s_own_programs_first():
 
     path = child_env(get_exercise("cuda_matmul"), "cuda").get("PATH").split(os.pathsep)
     assert path[0] == os.path.dirname(sys.executable) and "/usr/bin" in path
+
+
+def _confined_worker(job: dict):
+    """worker.confine for this job (call it in a forked child: sandbox/ stays on its path)."""
+    sys.path.insert(0, str(paths.sandbox_dir()))
+    import worker
+
+    return worker.confine(job, str(paths.sandbox_dir()))
+
+
+def _rewrite(path: str, data: bytes) -> None:
+    """Open an existing file for writing as glibc does (O_RDWR, no O_TRUNC) and write to it."""
+    fd = os.open(path, os.O_RDWR)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
+def _name_a_thread_through_proc() -> None:
+    """What the CUDA driver does at cuInit: another thread's name written through /proc/<pid>/task."""
+    import threading
+
+    ready, done = threading.Event(), threading.Event()
+    thread = threading.Thread(target=lambda: (ready.set(), done.wait(5)))
+    thread.start()
+    ready.wait(5)
+    try:
+        _rewrite(f"/proc/self/task/{thread.native_id}/comm", b"cuda-EvtHandlr")
+    finally:
+        done.set()
+        thread.join()
+
+
+@needs_landlock
+def test_a_cuda_worker_can_name_its_threads_and_run_the_interpreter_s_programs():
+    # On a real GPU, a worker refused these failed every submission: cuInit gave error 304 (the
+    # driver names its threads through /proc), and load_inline found no ninja.
+    bin_dir = os.path.dirname(sys.executable)
+
+    def confined():
+        _confined_worker({"framework": "cuda", "device": "cuda"})
+        return [_try("thread name", _name_a_thread_through_proc),
+                _try("interpreter bin", lambda: os.listdir(bin_dir)),
+                _try("own oom_score_adj", lambda: _rewrite("/proc/self/oom_score_adj", b"0")),
+                _try("create in task", lambda: open("/proc/self/task/new", "w").close()),
+                _try("etc", lambda: open("/etc/hostname").read())]
+
+    assert in_child(confined) == ["thread name allowed", "interpreter bin allowed", "own oom_score_adj denied",
+                                  "create in task denied", "etc denied"]
+
+
+@needs_landlock
+def test_a_cpu_worker_cannot_write_its_proc_entry():
+    def confined():
+        _confined_worker({"framework": "torch", "device": "cpu"})
+        return [_try("thread name", _name_a_thread_through_proc)]
+
+    assert in_child(confined) == ["thread name denied"]

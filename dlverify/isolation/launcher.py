@@ -217,9 +217,12 @@ def launch(spec: LaunchSpec, *, use_bwrap: bool | None = None) -> RunEvidence:
         if landlock:
             # /proc for the worker's own entry (its Landlock narrows this to itself); never /dev/shm,
             # which without a mount namespace is the host's. On a GPU the driver's device nodes
-            # (read, write, ioctl) and /sys, or CUDA cannot start; the worker inherits no more.
+            # (read, write, ioctl), /sys, and writes to existing /proc files (the driver names its
+            # threads there; the worker's own domain narrows this to its own task folder, and its
+            # pid is not known here), or CUDA cannot start; the worker inherits no more.
             landlock.confine(readable + ["/proc", "/dev/urandom", "/dev/random", "/dev/zero"] + gpu_read,
-                             [str(scratch), "/dev/null", "/dev/full"], devices=gpu_devices)
+                             [str(scratch), "/dev/null", "/dev/full"], devices=gpu_devices,
+                             rewrite=["/proc"] if spec.device == "cuda" else [])
         if seccomp:
             seccomp.load()
 
