@@ -16,7 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
-from . import paths
+from . import paths, phases
 from .cases import new_run_secret
 from .compare import Check
 from .isolation.docker import choose_launcher
@@ -103,20 +103,24 @@ def _grade(exercise: Exercise, submission: Submission, device: str, sandbox: str
         return _finish(result, Status.ERROR, f"sandbox unavailable: {exc}")
     result.sandbox = {"kind": kind, "layers": []}
     progress(f"preparing {len(pack.check_cases(device))} hidden cases")
-    job = build_job(exercise, pack, submission.source, device, secret or new_run_secret(), throughput=throughput)
+    with phases.timed(result.phases, "inputs"):
+        job = build_job(exercise, pack, submission.source, device, secret or new_run_secret(), throughput=throughput)
     job.gpu = gpu
     try:
         deadline = time.monotonic() + exercise.limits.wall_seconds
         evidence = _run_cases(job, exercise, device, deadline, progress, result, launcher)
+        phases.from_runs(result.phases, evidence, {p.case.name for p in job.sent})
         fault = machine_fault(evidence)
         if fault:
             return _finish(result, Status.ERROR, fault)
-        _score_cases(result, job, pack, ctx, evidence, progress)
+        with phases.timed(result.phases, "checks"):
+            _score_cases(result, job, pack, ctx, evidence, progress)
         status = overall([c.status for c in result.cases])
         if status is Status.PASSED and job.benches:
             progress("timing the reference on the same inputs")
             result.throughput = measure_throughput(job, pack, ctx, evidence,
-                                                   _launch_reference(job, pack, exercise, device, launcher), result)
+                                                   _launch_reference(job, pack, exercise, device, launcher,
+                                                                     result.phases), result)
             status = overall([c.status for c in result.cases])
         summary = _summary(result, status)
         return _finish(result, status, summary)
@@ -319,11 +323,12 @@ def judge(pack: Pack, ctx: GraderContext, case, inputs, outputs) -> Check:
 
 
 def _launch_reference(job: Job, pack: Pack, exercise: Exercise, device: str,
-                      launcher: Launcher) -> Callable[[], RunEvidence]:
+                      launcher: Launcher, times: dict[str, float]) -> Callable[[], RunEvidence]:
     def run() -> RunEvidence:
         job_file = with_submission(job, pack.reference_path.read_text(encoding="utf-8"), "reference.py")
         deadline = time.monotonic() + exercise.limits.wall_seconds
-        return launcher(_spec(job_file, job, exercise, device, deadline, start=len(job.sent), bench=True))
+        with phases.timed(times, "reference"):
+            return launcher(_spec(job_file, job, exercise, device, deadline, start=len(job.sent), bench=True))
     return run
 
 

@@ -76,6 +76,7 @@ class GradeResult:
     output: dict[str, Any] = field(default_factory=dict)
     device: dict[str, Any] = field(default_factory=dict)
     versions: dict[str, str | None] = field(default_factory=dict)
+    phases: dict[str, float] = field(default_factory=dict)   # host seconds per grading phase (docs/RESULT_SCHEMA.md)
     graded_at: str = ""
     schema: str = SCHEMA
 

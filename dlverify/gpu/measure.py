@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from .. import phases
 from ..jobs import Job, PlannedBench, codec
 from ..outcome import CaseStatus
 from ..packs import GraderContext, Pack
@@ -252,7 +253,8 @@ def measure_gpu(job: Job, pack: Pack, ctx: GraderContext, runs, run_reference: C
         if indices is None:
             figure.note = f"not measured: {name}: no calls were drawn for checking"
             return figure
-        problem, sample = check_revealed(run, bench, indices, pack, ctx)
+        with phases.timed(result.phases, "checks"):
+            problem, sample = check_revealed(run, bench, indices, pack, ctx)
         if problem:
             result.cases.append(CaseResult(name, CaseStatus.FAILED, problem))
             figure.note = f"not scored: {name}: {problem[:200]}"
@@ -277,13 +279,15 @@ def measure_gpu(job: Job, pack: Pack, ctx: GraderContext, runs, run_reference: C
         name = bench.case.name
         run, sample = checked[name]
         calls = len(run.end["seconds"])
-        calibration = calibrate(sample, calls, clock, outputs_at, use_triton=triton_digest,
-                                rules=pack.exercise.rules)
+        with phases.timed(result.phases, "calibration"):
+            calibration = calibrate(sample, calls, clock, outputs_at, use_triton=triton_digest,
+                                    rules=pack.exercise.rules)
         harness_s = allowance(calibration)
         mine = cross_check(run.end["seconds"], run.window, harness_s)
         ref = _reference_figure(ref_runs.get(name), bench, job, pack, ctx, harness_s, notes)
         try:
-            torch_seconds, torch_label = time_torch(exercise_id, bench, ctx, clock, device)
+            with phases.timed(result.phases, "torch_baseline"):
+                torch_seconds, torch_label = time_torch(exercise_id, bench, ctx, clock, device)
         except Exception as exc:  # noqa: BLE001
             torch_seconds, torch_label = [], ""
             notes.append(f"{name}: torch baseline not measured ({type(exc).__name__}: {str(exc)[:200]})")

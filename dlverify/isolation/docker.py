@@ -161,7 +161,7 @@ def launch_docker(spec: LaunchSpec, *, gpu: str | None = None, image: str = IMAG
         memory_limit_hit=bool(state.get("OOMKilled")), peak_memory_bytes=None,
         timed_out=timed_out, left_running=0,
         stdout=out_tail.text(), stderr=err_tail.text(),
-        stdout_bytes=out_tail.total, stderr_bytes=err_tail.total, layers=layers,
+        stdout_bytes=out_tail.total, stderr_bytes=err_tail.total, layers=layers, started=started,
     )
 
 

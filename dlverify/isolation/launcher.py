@@ -78,6 +78,7 @@ class RunEvidence:
     stdout_bytes: int
     stderr_bytes: int
     layers: list[Layer] = field(default_factory=list)
+    started: float | None = None    # time.monotonic() when the child was started (frames' clock)
 
 
 def _high_fd(fd: int) -> int:
@@ -284,7 +285,7 @@ def launch(spec: LaunchSpec, *, use_bwrap: bool | None = None) -> RunEvidence:
         peak_memory_bytes=cgroup.peak_memory_bytes() if cgroup else None,
         timed_out=timed_out, left_running=left,
         stdout=out_tail.text(), stderr=err_tail.text(),
-        stdout_bytes=out_tail.total, stderr_bytes=err_tail.total, layers=layers,
+        stdout_bytes=out_tail.total, stderr_bytes=err_tail.total, layers=layers, started=started,
     )
     if cgroup:
         cgroup.remove()
