@@ -70,7 +70,7 @@ def confine(read: list[str], write: list[str], *, devices: list[str] = (), rewri
 
     `devices` are files that may be read, written and ioctl'd (GPU device nodes).
     `rewrite` are files (or folders, for the files beneath) that may be opened for
-    writing as they are: nothing created, removed, renamed or truncated there.
+    writing as they are (fopen's "w" truncates): nothing created, removed or renamed there.
     Paths that do not exist are skipped. Returns a one-line description of what
     was enforced; raises LandlockUnavailable when the kernel cannot do it.
     """
@@ -87,7 +87,7 @@ def confine(read: list[str], write: list[str], *, devices: list[str] = (), rewri
                                    ctypes.c_uint32(0)), "create_ruleset")
     try:
         for paths, rights in ((read, READ), (write, handled), (devices, READ_FILE | WRITE_FILE | IOCTL_DEV),
-                              (rewrite, READ_FILE | WRITE_FILE)):
+                              (rewrite, READ_FILE | WRITE_FILE | TRUNCATE)):
             for path in paths:
                 _allow(ruleset, path, rights & handled)
         if _libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:

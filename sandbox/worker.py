@@ -118,9 +118,9 @@ def confine(job: dict, sandbox_dir: str) -> str:
 
 def cuda_rewrites(pid: int) -> list[str]:
     """What the CUDA driver writes under this process's own /proc entry: refused, cuInit fails with
-    error 304 ("OS call failed"). It names its helper threads through /proc/<pid>/task/<tid>/comm
-    (glibc's pthread_setname_np for a thread other than the caller). Only this process's task
-    folder, and only existing files opened for writing (no create, remove or truncate)."""
+    error 304 ("OS call failed"). On an H200 (driver 580.159, CUDA 13) it opens
+    /proc/self/task/<tid>/comm with fopen(..., "w") (write and truncate) to name its threads.
+    Only this process's task folder, and only files that exist (nothing created or removed)."""
     return [f"/proc/{pid}/task"]
 
 

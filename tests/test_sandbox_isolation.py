@@ -254,12 +254,9 @@ def _confined_worker(job: dict):
 
 
 def _rewrite(path: str, data: bytes) -> None:
-    """Open an existing file for writing as glibc does (O_RDWR, no O_TRUNC) and write to it."""
-    fd = os.open(path, os.O_RDWR)
-    try:
-        os.write(fd, data)
-    finally:
-        os.close(fd)
+    """Open an existing file as the CUDA driver does, fopen(path, "w"): create and truncate flags."""
+    with open(path, "wb") as f:
+        f.write(data)
 
 
 def _name_a_thread_through_proc() -> None:
