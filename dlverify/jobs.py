@@ -12,11 +12,12 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from . import paths
 from .cases import Case, case_seed
 from .manifest import Exercise
+from .gpu import harness
 from .packs import Pack, load_module_from_path
 
 _codec = None
@@ -39,8 +40,30 @@ class PlannedCase:
 
 @dataclass
 class PlannedBench:
+    """A timed case's inputs: a pool of sets written as files, or seeds the worker makes them from.
+
+    Generated benches (a GPU, and a driver with bench_inputs) send no data: the worker makes
+    each call's inputs on the device from its seed, and the host makes the same ones again, with
+    the same driver code on its own GPU, for the calls it checks and for torch's baseline."""
+
     case: Case
-    pool: list[dict[str, Any]]     # distinct input sets, one per timed call
+    pool: list[dict[str, Any]]                        # distinct input sets, one per timed call
+    seeds: list[int] = field(default_factory=list)    # generated: one per slot (slot 0: the warm-up)
+    generate: Callable[[int], dict] | None = None     # generated: seed -> inputs on the device
+
+    @property
+    def slots(self) -> int:
+        return len(self.seeds) if self.seeds else len(self.pool)
+
+    def device_inputs(self, slot: int) -> dict[str, Any]:
+        """Slot `slot`'s inputs where they are made (the device, for a generated bench)."""
+        return self.generate(self.seeds[slot]) if self.seeds else self.pool[slot]
+
+    def host_inputs(self, slot: int) -> dict[str, Any]:
+        """Slot `slot`'s inputs as the host's checks take them (on the CPU)."""
+        if not self.seeds:
+            return self.pool[slot]
+        return {k: v.detach().cpu() if hasattr(v, "detach") else v for k, v in self.device_inputs(slot).items()}
 
 
 @dataclass
@@ -88,9 +111,16 @@ def build_job(exercise: Exercise, pack: Pack, source: str, device: str, secret: 
                           "inputs": _write_inputs(inputs_dir, f"case{index:03d}", inputs, exercise.io)})
 
     benches, job_benches = [], []
+    generator = getattr(ctx.driver, "bench_inputs", None) if device == "cuda" else None
     if throughput:
         for index, case in enumerate(pack.bench_cases(device)):
             if not_run_reason and not_run_reason(case, ctx):
+                continue
+            if generator is not None:
+                seeds = harness().bench_seeds(case_seed(secret, case), harness().GENERATED_CALLS + 1)
+                params = dict(case.params)
+                benches.append(PlannedBench(case, [], seeds, lambda seed, p=params: generator(p, seed, device)))
+                job_benches.append({"name": case.name, "params": case.params, "seeds": seeds})
                 continue
             # Slot 0 is an untimed warm-up, so the default leaves 3 (CPU) or 7 (GPU) timed calls.
             pool_size = int(case.params.get("pool", 4 if device == "cpu" else 8))

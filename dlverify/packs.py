@@ -19,6 +19,19 @@ from .cases import Case, Tolerance, load_cases
 from .manifest import Exercise
 
 
+def sandbox_contract() -> ModuleType:
+    """sandbox/contract.py, importable as `contract` here too: the drivers the host loads by path
+    (its torch baselines, its copies of generated bench inputs) import it by that name, as in the child."""
+    path = paths.sandbox_dir() / "contract.py"
+    loaded = sys.modules.get("contract")
+    if loaded is not None:
+        if Path(getattr(loaded, "__file__", "") or "").resolve() != path.resolve():
+            raise ImportError(f"another module named 'contract' is loaded ({loaded.__file__}); "
+                              "the sandbox drivers need theirs")
+        return loaded
+    return load_module_from_path("contract", path)
+
+
 def load_module_from_path(name: str, path: Path) -> ModuleType:
     """Import a trusted file by path under a private module name."""
     spec = importlib.util.spec_from_file_location(name, path)
@@ -42,6 +55,7 @@ class GraderContext:
 
     @cached_property
     def driver(self) -> ModuleType:
+        sandbox_contract()
         return load_module_from_path(
             f"_dlverify_driver_{self.exercise.id}", paths.sandbox_dir() / "drivers" / f"{self.exercise.id}.py"
         )

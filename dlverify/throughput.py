@@ -88,7 +88,7 @@ def measure_host_clocked(job: Job, pack: Pack, ctx: GraderContext, runs: list[Ru
         figure.note = f"not scored: {name} raised on a timed input"
         return figure
     calls = host_clocked_calls(frames)
-    expected_calls = [(b, i) for b in job.benches for i in timed_slots(len(b.pool))]
+    expected_calls = [(b, i) for b in job.benches for i in timed_slots(b.slots)]
     missing = [f"{b.case.name}[{i}]" for b, i in expected_calls if (b.case.name, i) not in calls]
     if missing:
         figure.note = f"not measured: timed call(s) {', '.join(missing[:3])} did not complete"
@@ -99,7 +99,7 @@ def measure_host_clocked(job: Job, pack: Pack, ctx: GraderContext, runs: list[Ru
         except Exception as exc:  # noqa: BLE001 - untrusted bytes
             message = f"outputs of a timed call could not be read as data: {type(exc).__name__}"
         else:
-            check = judge(pack, ctx, bench.case, bench.pool[i], outputs)
+            check = judge(pack, ctx, bench.case, bench.host_inputs(i), outputs)
             message = None if check.ok else "wrong answer on a timed (benchmark) input: " + check.message
         if message:
             result.cases.append(CaseResult(f"{bench.case.name}[{i}]", CaseStatus.FAILED, message))

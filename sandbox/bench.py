@@ -4,7 +4,9 @@ Runs in the runner (child.py). On the CPU each timed call is framed by
 bench_start / bench_end frames and the host clocks it by their arrival; the
 host checks every output. On a GPU, given the worker link, the worker times
 the calls with CUDA events inside a window the host clocks, and the runner
-draws which calls come back to be checked (sandbox/gpu_timing.py).
+draws which calls come back to be checked (sandbox/gpu_timing.py). A bench
+whose driver makes its inputs on the device (bench_inputs) comes as seeds:
+no input file is read or sent.
 
 Slot 0 of each pool is the warm-up's: its first call pays for imports inside
 the call, lazy initialisation and page faults, which are nobody's speed.
@@ -61,11 +63,17 @@ def run_gpu_benches(job: dict, worker, channel) -> None:
     for bench in job["bench"]:
         name = bench["name"]
         try:
-            for path in bench["inputs"]:
-                with open(path, "rb") as f:
-                    _request(worker, {"op": "bench_load", "params": bench["params"]}, f.read())
+            if bench.get("seeds"):
+                # inputs made on the device, one seed per call (the job file holds seeds, not data)
+                _request(worker, {"op": "bench_gen", "params": bench["params"], "seeds": bench["seeds"]})
+                slots = len(bench["seeds"])
+            else:
+                for path in bench["inputs"]:
+                    with open(path, "rb") as f:
+                        _request(worker, {"op": "bench_load", "params": bench["params"]}, f.read())
+                slots = len(bench["inputs"])
             warm, _ = _request(worker, {"op": "bench_warm"})
-            limit = len(timed_slots(len(bench["inputs"])))
+            limit = len(timed_slots(slots))
             channel.send({"event": "gpu_bench_start", "name": name, "calls_at_most": limit,
                           "warmup_calls": _number(warm.get("warmup_calls")),
                           "warmup_seconds": _number(warm.get("warmup_seconds")),

@@ -242,7 +242,7 @@ def main(argv: list[str]) -> None:
     for item in job["cases"]:
         item["inputs"] = inside(item["inputs"])
     for item in job.get("bench", []):
-        item["inputs"] = [inside(p) for p in item["inputs"]]
+        item["inputs"] = [inside(p) for p in item.get("inputs", [])]
 
     # Heavy libraries once, before the fork, so the worker starts warm and their
     # own imports are never the candidate's. numpy-only exercises never import torch.

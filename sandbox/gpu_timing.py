@@ -59,7 +59,18 @@ ROUND = 4
 # channel, and GPU-sized outputs are hundreds of MiB.
 REVEALED_CALLS = 2
 DIGEST_BLOCK = 4096
-BENCH_OPS = ("bench_load", "bench_warm", "bench_run", "bench_output", "bench_free")
+BENCH_OPS = ("bench_gen", "bench_load", "bench_warm", "bench_run", "bench_output", "bench_free")
+# Bench inputs made on the device from a seed per call (drivers with bench_inputs): slot 0
+# for the warm-up, up to GENERATED_CALLS timed calls, as many as the stopping rule wants
+# and the device's memory allows (every timed call's outputs stay there until the draw).
+GENERATED_CALLS = 100
+OUTPUT_MEMORY_SHARE = 0.4       # of the device memory free after the warm-up
+CPU_OUTPUT_MEMORY = 1 << 30
+# After the L2 flush, the GPU is held busy this long before the start event: the candidate's
+# call (under the rule watch, in Python) is then queued before the GPU reaches the event, so
+# the event times the GPU's work, not the host's launch overhead (0.1-0.3 ms on an H200,
+# longer than a 256 MiB softmax).
+HOLD_SECONDS = 0.002
 
 
 # ----------------------------------------------------------------------------- shared rules
@@ -103,6 +114,16 @@ def stop_reason(values: list[float], elapsed: float, left: int, *, target: float
     return None
 
 
+def bench_seeds(seed: int, count: int) -> list[int]:
+    """One seed per slot of a generated bench, derived from the case's (secret-mixed) seed.
+
+    The host derives the same list to regenerate the inputs of the calls it checks."""
+    import hashlib
+
+    return [int.from_bytes(hashlib.blake2b(f"{int(seed)}:{i}".encode(), digest_size=8).digest(), "big") >> 1
+            for i in range(count)]
+
+
 def draw(calls: int, count: int = REVEALED_CALLS) -> list[int]:
     """Which calls get checked: the OS's randomness, drawn after every call is committed."""
     return sorted(secrets.SystemRandom().sample(range(calls), min(count, calls)))
@@ -123,13 +144,33 @@ class CudaClock:
         props = torch.cuda.get_device_properties(index)
         # An unknown L2 size: flush 256 MiB, twice any L2 shipped so far.
         l2 = int(getattr(props, "L2_cache_size", 0) or (128 << 20))
+        self.l2_bytes = l2
         self.flush_bytes = flush_size(l2)
         self._buffer = torch.empty(self.flush_bytes, dtype=torch.uint8, device=torch.device("cuda", index))
+        self._sleep = getattr(torch.cuda, "_sleep", None)
+        self.hold_cycles = self._cycles_for(HOLD_SECONDS) if self._sleep is not None else 0
+
+    def _cycles_for(self, seconds: float) -> int:
+        """GPU clock cycles that the spin kernel takes for `seconds` (timed once, by events)."""
+        probe = 1 << 20
+        self._sleep(probe)  # the first launch loads the kernel
+        start = self.mark()
+        self._sleep(probe)
+        end = self.mark()
+        self.sync()
+        elapsed = max(self.seconds(start, end), 1e-7)
+        return max(1, int(seconds * probe / elapsed))
+
+    def hold(self) -> None:
+        """Keep the GPU busy for HOLD_SECONDS without touching memory (the L2 stays as it is)."""
+        if self.hold_cycles:
+            self._sleep(self.hold_cycles)
 
     def flush(self) -> None:
         # Writes every byte, so whatever the last call left in L2 is evicted and
-        # no call starts with its inputs already cached.
+        # no call starts with its inputs already cached; then the hold (above).
         self._buffer.zero_()
+        self.hold()
 
     def mark(self):
         event = self._torch.cuda.Event(enable_timing=True)
@@ -155,6 +196,9 @@ class WallClock:
     def flush(self) -> None:
         if self._buffer is not None:
             self._buffer[:] = bytes(len(self._buffer))
+
+    def hold(self) -> None:
+        pass
 
     def mark(self) -> float:
         return time.perf_counter()
@@ -325,13 +369,46 @@ class Timing:
     stop: str = ""
 
 
+class LazySlots:
+    """Slots made when the loop reaches them (generated benches): one call's inputs at a time.
+
+    make(i) prepares slot i; a slice prepares only the slots in it, so at most a round's inputs
+    are on the device at once, beside the outputs the timed calls keep."""
+
+    def __init__(self, count: int, make: Callable[[int], Prepared]):
+        self.count, self.make = count, make
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self.make(i) for i in range(*index.indices(self.count))]
+        if not 0 <= index < self.count:
+            raise IndexError(index)
+        return self.make(index)
+
+
+def output_bytes(outputs: dict) -> int:
+    """Bytes of the tensors and arrays among a call's outputs (what keeping them costs)."""
+    total = 0
+    for value in outputs.values():
+        if _is_tensor(value):
+            total += value.numel() * value.element_size()
+        elif hasattr(value, "nbytes"):
+            total += int(value.nbytes)
+    return total
+
+
 def _nothing():
     return contextlib.nullcontext()
 
 
 def warm_up(slot: Prepared, clock, *, guard=_nothing, quiet=_nothing, use_triton: bool = False,
-            seconds: float | None = None, cap: float | None = None) -> tuple[int, float]:
-    """Run one slot until `seconds` have passed after its first call; returns (calls, seconds)."""
+            seconds: float | None = None, cap: float | None = None, seen: dict | None = None) -> tuple[int, float]:
+    """Run one slot until `seconds` have passed after its first call; returns (calls, seconds).
+
+    seen, when given, gets "output_bytes": the size of one call's outputs."""
     seconds = WARMUP_SECONDS if seconds is None else seconds
     cap = WARMUP_CAP_SECONDS if cap is None else cap
     began = time.perf_counter()
@@ -344,6 +421,9 @@ def warm_up(slot: Prepared, clock, *, guard=_nothing, quiet=_nothing, use_triton
         with quiet():
             outputs = slot.collect(result)
         finish_digest(digest_parts(outputs, use_triton=use_triton))  # the digest path warms up too
+        if seen is not None:
+            seen["output_bytes"] = output_bytes(outputs)
+        del outputs, result
         clock.sync()
         calls += 1
         now = time.perf_counter()
@@ -358,8 +438,9 @@ def run_timed(slots: list[Prepared], clock, *, guard=_nothing, quiet=_nothing, u
 
     guard: the context the candidate's call runs in (the worker's rule watch);
     it is entered before the start event and left after the end event, so its
-    own cost stays outside the events. quiet: the context for collect (the
-    watch without the per-call launch rule).
+    own cost stays outside the events (the clock's hold after the flush keeps the
+    GPU busy meanwhile, so no idle time lands between the events either). quiet:
+    the context for collect (the watch without the per-call launch rule).
     """
     timing = Timing()
     began = time.perf_counter()
@@ -447,6 +528,8 @@ class BenchWorker:
         self.io_kind, self.codec = io_kind, codec
         self._clock = clock
         self.slots: list[Prepared] = []
+        self.generated: tuple[dict, list[int]] | None = None   # (params, seeds) of a generated bench
+        self.seen: dict = {}
         self.exact = True
         self.timing: Timing | None = None
         # where the rules block torch's sum, they block it for the grader's own digest too
@@ -465,8 +548,36 @@ class BenchWorker:
             return stack()
         return contextlib.nullcontext()
 
+    def _generated_slot(self, slot: int) -> Prepared:
+        """Slot `slot` of a generated bench: its inputs made on the device from its seed (untimed)."""
+        params, seeds = self.generated
+        with self.quiet():
+            inputs = self.driver.bench_inputs(params, seeds[slot], self.device)
+            prepared, self.exact = split_call(self.driver, self.module, params, inputs, self.device)
+        return prepared
+
+    def _calls_that_fit(self, wanted: int) -> int:
+        """Timed calls whose outputs fit in the memory share (each is kept until the draw)."""
+        size = int(self.seen.get("output_bytes") or 0)
+        if size <= 0:
+            return wanted
+        if self.device == "cuda":
+            import torch
+
+            free, _ = torch.cuda.mem_get_info()
+            budget = int(free * OUTPUT_MEMORY_SHARE)
+        else:
+            budget = CPU_OUTPUT_MEMORY
+        return max(1, min(wanted, budget // size))
+
     def handle(self, header: dict, payload: bytes) -> tuple[dict, bytes]:
         op = header.get("op")
+        if op == "bench_gen":
+            seeds = header.get("seeds")
+            if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) for s in seeds):
+                raise ValueError("bench_gen needs a list of integer seeds")  # the runner's bug
+            self.generated, self.slots, self.timing = (header.get("params") or {}, seeds), [], None
+            return {"slots": len(seeds)}, b""
         if op == "bench_load":
             inputs = to_device(self.codec.loads(payload, self.io_kind), self.device)
             with self.quiet():
@@ -475,16 +586,24 @@ class BenchWorker:
             self.slots.append(prepared)
             return {"slot": len(self.slots) - 1}, b""
         if op == "bench_warm":
-            calls, seconds = warm_up(self.slots[0], self.clock, guard=self.guards.watching_call, quiet=self.quiet,
-                                     use_triton=self.use_triton)
+            first = self._generated_slot(0) if self.generated else self.slots[0]
+            calls, seconds = warm_up(first, self.clock, guard=self.guards.watching_call, quiet=self.quiet,
+                                     use_triton=self.use_triton, seen=self.seen)
+            del first
             self.clock.sync()
             return {"warmup_calls": calls, "warmup_seconds": seconds, "flush_bytes": self.clock.flush_bytes,
                     "clock": self.clock.kind, "exact": self.exact}, b""
         if op == "bench_run":
-            order = timed_slots(len(self.slots))
             kept: set = set()
-            slots = [Prepared(slot.call, lambda result, slot=slot: unshared(slot.collect(result), kept))
-                     for slot in (self.slots[s] for s in order)]
+
+            def checked(slot: Prepared) -> Prepared:
+                return Prepared(slot.call, lambda result: unshared(slot.collect(result), kept))
+
+            if self.generated:
+                calls = self._calls_that_fit(len(self.generated[1]) - 1)
+                slots = LazySlots(calls, lambda i: checked(self._generated_slot(i + 1)))
+            else:
+                slots = [checked(self.slots[s]) for s in timed_slots(len(self.slots))]
             self.timing = run_timed(slots, self.clock, guard=self.guards.watching_call, quiet=self.quiet,
                                     use_triton=self.use_triton)
             self.slots = []  # the inputs are no longer needed: free them before outputs are copied back
@@ -495,6 +614,6 @@ class BenchWorker:
                 0 <= index < len(self.timing.outputs) else {}
             return {"index": index}, self.codec.dumps(to_host(outputs), self.io_kind)
         if op == "bench_free":
-            self.slots, self.timing = [], None
+            self.slots, self.timing, self.generated = [], None, None
             return {}, b""
         raise ValueError(f"unknown bench op {op!r}")  # the runner's bug, not the candidate's

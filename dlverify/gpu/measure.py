@@ -106,7 +106,7 @@ def check_revealed(run: GpuRun, bench: PlannedBench, indices: list[int], pack: P
     from ..engine import judge
 
     H = harness()
-    slots = H.timed_slots(len(bench.pool))
+    slots = H.timed_slots(bench.slots)
     sample = None
     for i in indices:
         payload = run.outputs.get(i)
@@ -120,7 +120,7 @@ def check_revealed(run: GpuRun, bench: PlannedBench, indices: list[int], pack: P
             return (f"the outputs of timed call {i} differ from the digest committed during the timed phase "
                     "(the work was not done when it was timed)"), None
         if judge_outputs:
-            check = judge(pack, ctx, bench.case, bench.pool[slots[i]], outputs)
+            check = judge(pack, ctx, bench.case, bench.host_inputs(slots[i]), outputs)
             if not check.ok:
                 return f"wrong answer on timed call {i}: {check.message}", None
         sample = sample if sample is not None else outputs
@@ -131,14 +131,16 @@ def check_revealed(run: GpuRun, bench: PlannedBench, indices: list[int], pack: P
 
 def _time_trusted(slots, order: list[int], clock, *, stop=None, use_triton: bool = False,
                   contexts: dict | None = None) -> tuple[Any, float]:
-    """Warm up on slot 0, then time the ordered slots like the child does; (timing, host window)."""
+    """Warm up on slot 0, then time the ordered slots like the child does; (timing, host window).
+
+    slots may be made on demand (gpu_timing.LazySlots): each is made when the loop reaches it."""
     H = harness()
     contexts = contexts or {}
     H.warm_up(slots[0], clock, use_triton=use_triton, **contexts)
     clock.sync()
     began = time.perf_counter()
-    timing = H.run_timed([slots[s] for s in order], clock, use_triton=use_triton, **contexts,
-                         **({"stop": stop} if stop else {}))
+    timing = H.run_timed(H.LazySlots(len(order), lambda j: slots[order[j]]), clock, use_triton=use_triton,
+                         **contexts, **({"stop": stop} if stop else {}))
     return timing, time.perf_counter() - began
 
 
@@ -182,35 +184,45 @@ def _rule_watch(rules, device: str, clock) -> dict:
 
 
 def calibrate(outputs: dict, calls: int, clock, device: str = "cuda", *, use_triton: bool = False,
-              rules=None) -> float:
+              rules=None, make_inputs: Callable[[int], Any] | None = None) -> float:
     """Seconds the harness itself takes for `calls` calls whose outputs look like these (a no-op call).
 
     use_triton must match the worker's digest (gpu_timing.needs_triton_digest of the exercise's rules);
     device is where the worker's outputs were when it digested them (the host, for a driver without
     bench_call: its run() copies them back); rules, the exercise's, put the worker's rule watch around
-    each call as it is there.
+    each call as it is there; make_inputs(slot), for a generated bench, makes each call's inputs
+    the way the worker did (inside the window there too).
     """
     H = harness()
     on_device = H.to_device(outputs, device)
     null = H.Prepared(lambda: None, lambda _: on_device)
-    _, window = _time_trusted([null] * (calls + 1), list(range(1, calls + 1)), clock, use_triton=use_triton,
+
+    def slot(i: int):
+        if make_inputs is not None:
+            make_inputs(i)
+        return null
+
+    _, window = _time_trusted(H.LazySlots(calls + 1, slot), list(range(1, calls + 1)), clock, use_triton=use_triton,
                               stop=lambda values, elapsed, left: None if left > 0 else "pool",
                               contexts=_rule_watch(rules, device, clock))
     return window
 
 
 def time_torch(exercise_id: str, bench: PlannedBench, ctx: GraderContext, clock,
-               device: str = "cuda") -> tuple[list[float], str]:
-    """torch's own implementation on the same pool, same loop: per-call seconds, and what it was."""
+               device: str = "cuda", calls: int | None = None) -> tuple[list[float], str]:
+    """torch's own implementation on the same inputs, same loop: per-call seconds, and what it was.
+
+    calls: at most this many timed calls (the submission's own count)."""
     import torch
 
     H = harness()
     base = baseline_for(exercise_id, bench.case.params, device, ctx)
     if base is None:
         return [], ""
+    order = H.timed_slots(bench.slots)[:calls]
     with base.context():
-        slots = [base.prepare(H.to_device(inputs, device)) for inputs in bench.pool]
-        timing, _ = _time_trusted(slots, H.timed_slots(len(slots)), clock)
+        slots = H.LazySlots(bench.slots, lambda s: base.prepare(H.to_device(bench.device_inputs(s), device)))
+        timing, _ = _time_trusted(slots, order, clock)
     del slots
     if device == "cuda":
         torch.cuda.empty_cache()
@@ -239,7 +251,7 @@ def measure_gpu(job: Job, pack: Pack, ctx: GraderContext, runs, run_reference: C
     for bench in job.benches:
         name = bench.case.name
         run = sub.get(name)
-        problem = report_problem(run, len(H.timed_slots(len(bench.pool))))
+        problem = report_problem(run, len(H.timed_slots(bench.slots)))
         if problem:
             kind, message = problem
             if kind in ("failed", "memory"):
@@ -281,13 +293,14 @@ def measure_gpu(job: Job, pack: Pack, ctx: GraderContext, runs, run_reference: C
         calls = len(run.end["seconds"])
         with phases.timed(result.phases, "calibration"):
             calibration = calibrate(sample, calls, clock, outputs_at, use_triton=triton_digest,
-                                    rules=pack.exercise.rules)
+                                    rules=pack.exercise.rules,
+                                    make_inputs=bench.device_inputs if bench.seeds else None)
         harness_s = allowance(calibration)
         mine = cross_check(run.end["seconds"], run.window, harness_s)
         ref = _reference_figure(ref_runs.get(name), bench, job, pack, ctx, harness_s, notes)
         try:
             with phases.timed(result.phases, "torch_baseline"):
-                torch_seconds, torch_label = time_torch(exercise_id, bench, ctx, clock, device)
+                torch_seconds, torch_label = time_torch(exercise_id, bench, ctx, clock, device, calls)
         except Exception as exc:  # noqa: BLE001
             torch_seconds, torch_label = [], ""
             notes.append(f"{name}: torch baseline not measured ({type(exc).__name__}: {str(exc)[:200]})")
@@ -320,7 +333,7 @@ def drawn_calls(run: GpuRun) -> list[int] | None:
 
 def _reference_figure(run: GpuRun | None, bench: PlannedBench, job: Job, pack: Pack, ctx: GraderContext,
                       harness_s: float, notes: list[str]) -> CrossChecked | None:
-    problem = report_problem(run, len(harness().timed_slots(len(bench.pool))))
+    problem = report_problem(run, len(harness().timed_slots(bench.slots)))
     if problem:
         notes.append(f"{bench.case.name}: the reference was not timed ({problem[1][:200]}; grader fault)")
         return None

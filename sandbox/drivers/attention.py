@@ -129,3 +129,25 @@ def _mhsa_call(module, params, inputs, device):
         return result
 
     return call, collect
+
+
+def bench_inputs(params: dict, seed: int, device: str) -> dict:
+    """A timed call's q, k, v (and grad_out for a backward bench), made on `device` from `seed`.
+
+    Standard normal, times `magnitude` for q and k, rounded once to the dtype; timed cases have
+    no mask. The host makes the same ones again, with this code, for the calls it checks."""
+    if params.get("entry", "attention") != "attention" or params.get("mask", "none") != "none":
+        raise ValueError("generated bench inputs cover attention() without a mask")
+    gen = torch.Generator(device=device).manual_seed(int(seed))
+    B, H, Lq, Lk, D = (int(params[k]) for k in ("B", "H", "Lq", "Lk", "D"))
+    Dv = int(params.get("Dv", D))
+    dtype, magnitude = getattr(torch, params["dtype"]), float(params.get("magnitude", 1.0))
+
+    def normal(shape, std=1.0):
+        return torch.normal(0.0, std, shape, generator=gen, device=device).to(dtype)
+
+    inputs = {"q": normal((B, H, Lq, D), magnitude), "k": normal((B, H, Lk, D), magnitude),
+              "v": normal((B, H, Lk, Dv))}
+    if params.get("backward", False):
+        inputs["grad_out"] = normal((B, H, Lq, Dv))
+    return inputs

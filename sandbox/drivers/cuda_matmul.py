@@ -62,3 +62,12 @@ def bench_call(module, params, inputs, device):
     """The timed part is the candidate's call alone; padding before and the checks after are not."""
     matmul, a, b = _operands(module, params, inputs, device)
     return (lambda: matmul(a, b)), (lambda c: {"c": _checked(c, params).detach()})
+
+
+def bench_inputs(params: dict, seed: int, device: str) -> dict:
+    """A timed call's A (M, K) and B (K, N), float32 standard normal, made on `device` from `seed`
+    (the worker's and the host's copies are the same bits: same code, same generator)."""
+    gen = torch.Generator(device=device).manual_seed(int(seed))
+    a = torch.normal(0.0, 1.0, (int(params["M"]), int(params["K"])), generator=gen, device=device)  # (M, K)
+    b = torch.normal(0.0, 1.0, (int(params["K"]), int(params["N"])), generator=gen, device=device)  # (K, N)
+    return {"a": a, "b": b}

@@ -18,23 +18,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from contract import ContractError  # sandbox/contract.py: on the child's path; the host's packs.sandbox_contract
 
-def _contract_error() -> type[Exception]:
-    try:
-        from contract import ContractError  # the child runs with sandbox/ importable
-    except ImportError:  # the host loads this file by path, with sandbox/ not on sys.path
-        import importlib.util
-        from pathlib import Path
-
-        path = Path(__file__).resolve().parent.parent / "contract.py"
-        spec = importlib.util.spec_from_file_location("_dlverify_sandbox_contract", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        ContractError = module.ContractError
-    return ContractError
-
-
-ContractError = _contract_error()
 
 PARAM_NAMES = ("fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias")
 
@@ -159,3 +144,29 @@ def run(module: Any, params: dict[str, Any], inputs: dict[str, Any], device: str
     call, collect = bench_call(module, params, inputs, device)
     outputs = collect(call())
     return {k: v.cpu() if isinstance(v, torch.Tensor) else v for k, v in outputs.items()}
+
+
+def bench_inputs(params: dict[str, Any], seed: int, device: str) -> dict[str, Any]:
+    """A timed call's weights, batches and labels, made on `device` from `seed`.
+
+    As the host's cases are made (weights with std 1/sqrt(fan_in), biases 0.1, inputs standard
+    normal, the fixed sample of parameter entries that comes back), but with labels drawn
+    uniformly: a teacher's matmul could round differently in the worker (whose settings the
+    submission may change) and on the host, and the two copies must be the same bits. The host
+    makes the same ones again with this code for the calls it checks."""
+    d, hidden, classes = int(params["d"]), int(params["hidden"]), int(params["classes"])
+    n, bs = int(params["n_batches"]), int(params["batch"])
+    gen = torch.Generator(device=device).manual_seed(int(seed))
+
+    def normal(shape, std=1.0):
+        return torch.normal(0.0, std, shape, generator=gen, device=device)
+
+    xs = normal((n, bs, d))                                                  # (n, bs, d)
+    inputs: dict[str, Any] = {
+        "fc1.weight": normal((hidden, d), 1 / math.sqrt(d)), "fc1.bias": normal((hidden,), 0.1),
+        "fc2.weight": normal((classes, hidden), 1 / math.sqrt(hidden)), "fc2.bias": normal((classes,), 0.1),
+        "xs": xs, "ys": torch.randint(classes, (n, bs), generator=gen, device=device),   # (n, bs)
+    }
+    if "param_samples" in params:
+        inputs["sample_index"] = torch.randint(2**62, (int(params["param_samples"]),), generator=gen, device=device)
+    return inputs
