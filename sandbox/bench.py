@@ -60,6 +60,7 @@ def run_gpu_benches(job: dict, worker, channel) -> None:
     """Every bench case of the job, timed in the worker, framed for the host (runs in the runner)."""
     for bench in job["bench"]:
         name = bench["name"]
+        channel.send({"event": "bench_begin", "name": name})  # a death from here on is this bench's
         try:
             for path in bench["inputs"]:
                 with open(path, "rb") as f:
@@ -94,6 +95,7 @@ def run_benches(job, run_one, channel, format_error, error_kind, *, worker=None)
         return
     for bench in job["bench"]:
         inputs = bench["inputs"]
+        channel.send({"event": "bench_begin", "name": bench["name"]})  # a death in the warm-up is this bench's
         try:
             run_one(bench["params"], inputs[0])  # warm-up: untimed, its output unused
         except Exception as exc:  # noqa: BLE001 - the candidate's failure is data
