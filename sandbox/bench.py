@@ -12,6 +12,7 @@ the call, lazy initialisation and page faults, which are nobody's speed.
 
 from __future__ import annotations
 
+import math
 import time
 
 from gpu_timing import draw, timed_slots  # one slot rule for both paths, and the host's
@@ -37,7 +38,14 @@ def _request(worker, header: dict, payload: bytes = b"") -> tuple[dict, bytes]:
 
 
 def _number(value) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    """A finite float from what the worker sent, or None: its 10**400 must not end the runner."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    try:
+        value = float(value)
+    except OverflowError:
+        return None
+    return value if math.isfinite(value) else None
 
 
 def _clean_digests(digests, calls: int) -> list:
