@@ -1,8 +1,8 @@
 """Turning inputs and outputs into bytes and back, without pickle of objects, and strictly.
 
-io = "numpy": .npz with allow_pickle=False (flat dict of arrays).
-io = "torch": torch.save / torch.load(weights_only=True): a flat dict of plain
-tensors and plain numbers.
+io = "numpy": .npz written by np.savez, read back by hand (flat dict of arrays).
+io = "torch": written by torch.save, read back by a restricted unpickler of
+ours (below): a flat dict of plain tensors and plain numbers.
 
 The host loads what the child sent with `loads`, so everything here treats the
 bytes as hostile: a zip member that is compressed (a decompression bomb), an
