@@ -15,6 +15,9 @@ import numpy as np
 
 @dataclass
 class Check:
+    """A comparison's verdict. Its errors may be inf (1e300 against an exact 0): the result
+    writer turns a non-finite figure into null (result.finite); combining keeps the worst."""
+
     ok: bool
     message: str = ""
     max_abs_error: float | None = None
@@ -98,13 +101,17 @@ def compare_arrays(
         return Check(False, f"{name}: non-finite values differ from the reference")
     g = np.where(want_finite, got64, 0.0)
     w = np.where(want_finite, want64, 0.0)
-    diff = np.abs(g - w)
-    max_abs = float(diff.max())
-    max_rel = float((diff / np.maximum(np.abs(w), 1e-12)).max())
-    allowed = atol + rtol * np.abs(w)
-    over = diff > allowed
+    # A candidate's 1e308 against the reference's -1e308 overflows to inf: an error beyond any
+    # tolerance (so a failure), never a warning or an exception.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        diff = np.abs(g - w)
+        max_abs = float(diff.max())
+        max_rel = float((diff / np.maximum(np.abs(w), 1e-12)).max())
+        allowed = atol + rtol * np.abs(w)
+        over = ~(diff <= allowed)
     if over.any():
-        idx = np.unravel_index(int(np.argmax(diff - allowed)), diff.shape)
+        with np.errstate(over="ignore", invalid="ignore"):
+            idx = np.unravel_index(int(np.argmax(np.where(over, diff - allowed, -np.inf))), diff.shape)
         return Check(
             False,
             f"{name}: {int(over.sum())} of {diff.size} elements outside atol={atol:g}, rtol={rtol:g} "
@@ -115,13 +122,17 @@ def compare_arrays(
 
 
 def compare_scalar(name: str, got: Any, want: float, atol: float, rtol: float) -> Check:
-    if type(got) not in (float, int) or isinstance(got, bool):
+    """A Python number from the candidate: int or float (never bool), within float range, finite."""
+    if type(got) not in (float, int):
         return Check(False, f"{name}: expected a Python float, got {type(got).__name__}")
-    got = float(got)
+    try:
+        got = float(got)
+    except OverflowError:  # an int such as 10**400: no float holds it
+        return Check(False, f"{name}: an integer of {got.bit_length()} bits is out of range, expected about {want:.8g}")
     if not math.isfinite(got):
         return Check(False, f"{name}: {got} is not finite")
     diff = abs(got - want)
-    rel = diff / max(abs(want), 1e-12)
+    rel = diff / max(abs(want), 1e-12)  # may be inf (see Check)
     ok = diff <= atol + rtol * abs(want)
     msg = "" if ok else f"{name}: got {got:.8g}, expected {want:.8g} (atol={atol:g}, rtol={rtol:g})"
     return Check(ok, msg, diff, rel)

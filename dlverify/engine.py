@@ -254,15 +254,20 @@ def _score_cases(result: GradeResult, job: Job, pack: Pack, ctx: GraderContext, 
             seconds = round(frame.arrived - starts[name], 4)
             outcomes[name] = _case_outcome(frame, job, pack, ctx, seconds, progress)
 
-    # Deaths: the case that was running when a run died gets the run's status.
+    # Deaths: the case (or benchmark) that was running when a run died gets the run's status.
+    benches = [b.case.name for b in job.benches]
     for run in runs:
         why = death(run, pack.exercise.limits)
         if why is None:
             continue
-        started = [f.header.get("name") for f in run.frames if f.header.get("event") == "case_start"]
-        if started and started[-1] not in outcomes:
-            outcomes[started[-1]] = CaseResult(started[-1], why[0], why[1])
-        elif not started and not load_error:
+        running = _running(run.frames, benches)
+        if running in benches:
+            # Every correctness case may have passed already: a death on a timed input is still
+            # the submission's, never "throughput not measured" on a passed result.
+            outcomes.setdefault(running, CaseResult(running, why[0], "on a timed (benchmark) input: " + why[1]))
+        elif running is not None and running not in outcomes:
+            outcomes[running] = CaseResult(running, why[0], why[1])
+        elif running is None and not load_error:
             outcomes["<load>"] = CaseResult("<load>", why[0], "while importing the submission: " + why[1])
 
     for planned in job.cases:
@@ -280,9 +285,21 @@ def _score_cases(result: GradeResult, job: Job, pack: Pack, ctx: GraderContext, 
         else:
             result.cases.append(CaseResult(name, CaseStatus.NOT_RUN, "not reached: an earlier case used up the "
                                            "run's time or relaunches"))
+    result.cases += [outcomes[name] for name in benches if name in outcomes]
     if violations and not any(c.status is CaseStatus.REJECTED for c in result.cases):
         detail = str(violations[0].get("detail"))[:300]
         result.cases.append(CaseResult("rules", CaseStatus.REJECTED, f"rule broken: {detail}"))
+
+
+def _running(frames, benches: list[str]) -> str | None:
+    """What a run was doing when its last frame came: the case started last, or a benchmark
+    (bench_begin comes before its warm-up, bench_start / gpu_bench_start before timed calls)."""
+    running = None
+    for frame in frames:
+        event, name = frame.header.get("event"), frame.header.get("name")
+        if event == "case_start" or (event in ("bench_begin", "bench_start", "gpu_bench_start") and name in benches):
+            running = name
+    return running
 
 
 def _case_outcome(frame, job: Job, pack: Pack, ctx: GraderContext, seconds: float, progress: Progress) -> CaseResult:

@@ -8,6 +8,7 @@ is documented in docs/RESULT_SCHEMA.md; bump SCHEMA when it changes.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -94,7 +95,23 @@ class GradeResult:
             counts[case.status.value] += 1
         data["case_counts"] = counts
         data["passed"] = self.passed
-        return data
+        return finite(data)
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=False, allow_nan=False) + "\n"
+
+
+def finite(value: Any) -> Any:
+    """The same data with every non-finite float (inf, NaN) as None.
+
+    Results are JSON written with allow_nan=False, and many figures come from a candidate's
+    numbers (an error of 1e300 against an exact 0, a time next to nothing): one overflow must
+    never stop a result, or a batch, from being written. The schema's numbers are finite or null.
+    """
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value

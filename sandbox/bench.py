@@ -14,6 +14,7 @@ the call, lazy initialisation and page faults, which are nobody's speed.
 
 from __future__ import annotations
 
+import math
 import time
 
 from gpu_timing import draw, timed_slots  # one slot rule for both paths, and the host's
@@ -39,7 +40,14 @@ def _request(worker, header: dict, payload: bytes = b"") -> tuple[dict, bytes]:
 
 
 def _number(value) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    """A finite float from what the worker sent, or None: its 10**400 must not end the runner."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    try:
+        value = float(value)
+    except OverflowError:
+        return None
+    return value if math.isfinite(value) else None
 
 
 def _clean_digests(digests, calls: int) -> list:
@@ -62,6 +70,7 @@ def run_gpu_benches(job: dict, worker, channel) -> None:
     """Every bench case of the job, timed in the worker, framed for the host (runs in the runner)."""
     for bench in job["bench"]:
         name = bench["name"]
+        channel.send({"event": "bench_begin", "name": name})  # a death from here on is this bench's
         try:
             if bench.get("seeds"):
                 # inputs made on the device, one seed per call (the job file holds seeds, not data)
@@ -102,6 +111,7 @@ def run_benches(job, run_one, channel, format_error, error_kind, *, worker=None)
         return
     for bench in job["bench"]:
         inputs = bench["inputs"]
+        channel.send({"event": "bench_begin", "name": bench["name"]})  # a death in the warm-up is this bench's
         try:
             run_one(bench["params"], inputs[0])  # warm-up: untimed, its output unused
         except Exception as exc:  # noqa: BLE001 - the candidate's failure is data

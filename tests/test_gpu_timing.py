@@ -389,9 +389,9 @@ def test_protocol_frames_under_the_softmax_rules(softmax_setup):
     sub = softmax_setup.sub
     assert sub["violations"] == []
     events = [h["event"] for h, _, _ in sub["frames"]]
-    assert events == ["gpu_bench_start", "gpu_bench_end", "gpu_bench_drawn", "bench_output", "bench_output",
-                      "gpu_bench_done"]
-    start, end, drawn = (h for h, _, _ in sub["frames"][:3])
+    assert events == ["bench_begin", "gpu_bench_start", "gpu_bench_end", "gpu_bench_drawn", "bench_output",
+                      "bench_output", "gpu_bench_done"]
+    start, end, drawn = (h for h, _, _ in sub["frames"][1:4])
     # the worker's claim matches what the host reads from the driver (whether it splits out the call)
     assert start["calls_at_most"] == 6 and start["exact"] is driver_splits_call("triton_softmax")
     assert start["warmup_calls"] >= 2
@@ -496,9 +496,9 @@ def test_protocol_with_a_driver_bench_call(tmp_path):
     job = Job(tmp_path, tmp_path / "job.json", tmp_path / "s.py", [], [], [bench])
     sub = _simulate(tmp_path, "mixed_precision", pack.reference_path, bench, "submission")
     ref = _simulate(tmp_path, "mixed_precision", pack.reference_path, bench, "reference")
-    start = sub["frames"][0][0]
+    start = sub["frames"][1][0]   # after bench_begin
     assert sub["violations"] == [] and start["exact"] is True
-    end = sub["frames"][1][0]
+    end = sub["frames"][2][0]
     assert any(part[0] == "scaler_scale" for part in end["digests"][0])
     result = GradeResult("mixed_precision", "", "", "", CaseStatus.PASSED, "")
     figure = measure_gpu(job, pack, pack.context("cpu"), [sub["run"]], lambda: ref["run"], result,

@@ -86,3 +86,82 @@ def test_outputs_land_in_fresh_memory():
     back = codec.loads(_torch_bytes({"a": base[:6], "b": base[6:].view(2, 3).t()}), "torch")
     back["a"].zero_()
     assert back["b"].is_contiguous() and back["b"].sum() == base[6:].sum()
+
+
+def test_round_trips_every_plain_dtype_and_shape():
+    base = torch.arange(24.0)
+    tensors = {"f64": torch.randn(3, dtype=torch.float64), "bf16": torch.randn(2, 2).bfloat16(),
+               "c64": torch.randn(2, dtype=torch.complex64), "i64": torch.tensor([-2**63, 2**63 - 1]),
+               "u8": torch.arange(3, dtype=torch.uint8), "zero_d": torch.tensor(2.5), "empty": torch.zeros(0, 4),
+               "view": base[3:].view(3, 7)[:, 1:5].t(), "same_storage": base[:4],
+               "n": 2**63 - 1, "flag": True, "text": "ok"}
+    back = codec.loads(_torch_bytes(tensors), "torch")
+    for key, value in tensors.items():
+        if isinstance(value, torch.Tensor):
+            assert back[key].dtype == value.dtype and torch.equal(back[key], value), key
+        else:
+            assert back[key] == value and type(back[key]) is type(value)
+
+
+@pytest.fixture
+def no_full_unpickling(monkeypatch):
+    """torch.load and the codec's own unpickler both fail the test: refusal must come from the opcodes."""
+    def boom(*_, **__):
+        raise AssertionError("unpickled before it was refused")
+
+    monkeypatch.setattr(torch, "load", boom)
+    monkeypatch.setattr(codec, "_Unpickler", boom, raising=False)
+
+
+@pytest.mark.parametrize("value, why", [
+    ([0.5] * 10, "a list"),
+    ([0.5] * 1_000_000, "pickle of"),               # 9 MB of pickle: refused by its size alone
+    ({1, 2}, "builtins.set"),
+    (b"bytes", "_codecs.encode"),
+    (10**400, "integer of 1329 bits"),
+    (2**64, "integer of 65 bits"),
+    (complex(1, 2), "complex"),
+    (torch.nn.Parameter(torch.randn(3)), "Parameter"),
+    ({"a": {"b": 1}}, "nested"),
+], ids=["short_list", "long_list", "set", "bytes", "huge_int", "int_past_64_bits", "complex", "parameter",
+        "nested_dict"])
+def test_refuses_from_the_opcodes_before_anything_is_built(no_full_unpickling, value, why):
+    with pytest.raises(codec.UnsafeData, match=why):
+        codec.loads(_torch_bytes({"out": value}), "torch")
+
+
+def _with_pickle(data: bytes, edit) -> bytes:
+    """The same torch archive with its data.pkl edited (and its CRC right)."""
+    original = zipfile.ZipFile(io.BytesIO(data))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as archive:
+        for member in original.infolist():
+            body = original.read(member)
+            archive.writestr(member.filename, edit(body) if member.filename.endswith("data.pkl") else body)
+    return buf.getvalue()
+
+
+def test_refuses_a_memo_index_that_would_size_the_memo(no_full_unpickling):
+    # PROTO 2, EMPTY_DICT, LONG_BINPUT 2**31 - 1, STOP: the C unpickler would grow its memo to it
+    forged = _with_pickle(_torch_bytes({"out": 1.0}), lambda _: b"\x80\x02}r\xff\xff\xff\x7f.")
+    with pytest.raises(codec.UnsafeData, match="memo"):
+        codec.loads(forged, "torch")
+
+
+def test_a_refusal_is_one_line():
+    forged = _with_pickle(_torch_bytes({"out": torch.randn(4)}), lambda b: b.replace(b"FloatStorage", b"FlortStorage"))
+    with pytest.raises(codec.UnsafeData) as refused:
+        codec.loads(forged, "torch")
+    assert "\n" not in str(refused.value) and "torch.FlortStorage" in str(refused.value)
+    truncated = _with_pickle(_torch_bytes({"out": torch.randn(4)}), lambda b: b[:-20])
+    with pytest.raises(codec.UnsafeData, match="not a valid pickle"):
+        codec.loads(truncated, "torch")
+
+
+def test_numpy_bounds_the_number_and_rank_of_arrays():
+    buf = io.BytesIO()
+    np.savez(buf, **{f"a{i}": np.zeros(1) for i in range(codec.MAX_OUTPUTS + 20)})
+    with pytest.raises(codec.UnsafeData, match="members"):
+        codec.loads(buf.getvalue(), "numpy")
+    with pytest.raises(codec.UnsafeData, match="dimensions"):
+        codec.loads(codec.dumps({"a": np.zeros((1,) * 40)}, "numpy"), "numpy")
