@@ -75,6 +75,17 @@ def test_links_out_of_the_hand_in_are_unreadable_rows_that_quote_nothing(cli, tm
     assert SECRET not in everything
 
 
+def test_a_candidate_folder_named_one_by_one_that_links_out_is_a_row(tmp_path):
+    # `grade-batch ex hand-in/*` names dora's link to graders/backprop_mlp/ itself: its
+    # reference.py was a candidate of its own.
+    (tmp_path / "hand-in").mkdir()
+    (tmp_path / "hand-in" / "dora").symlink_to(paths.graders_dir() / "backprop_mlp")
+    _touch(tmp_path / "hand-in" / "ann" / "solution.py")
+    entries, skipped = find_submissions(sorted((tmp_path / "hand-in").iterdir()))
+    assert [e.name for e in entries] == ["ann"]
+    assert [s.path.name for s in skipped] == ["dora"] and "link out" in skipped[0].why
+
+
 def test_a_link_inside_the_candidate_s_own_folder_is_read(tmp_path):
     own = _touch(tmp_path / "in" / "ann" / "work" / "main.py", "x = 2\n")
     (tmp_path / "in" / "ann" / "solution.py").symlink_to(own)
