@@ -86,7 +86,7 @@ def _read_bytes(path: Path, root: Path) -> bytes:
 def _text(raw: bytes) -> str:
     try:
         return raw.decode("utf-8-sig")  # a byte-order mark, as some Windows editors write, is no code
-    except UnicodeDecodeError as exc:
+    except UnicodeDecodeError:
         raise _Unreadable("not UTF-8 text") from None
 
 
