@@ -17,6 +17,7 @@ from .manifest import ManifestError
 from .outcome import ExitCode
 from .registry import UnknownExercise
 from .submission import SubmissionError
+from .terminal_text import plain
 
 
 @dataclass
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None, env: Env | None = None) -> int:
     try:
         args = parser.parse_args(argv)
     except UsageFailure as exc:
-        env.stderr.write(f"{exc}\n")
+        env.stderr.write(f"{plain(exc)}\n")
         return ExitCode.USAGE
     except SystemExit as exc:  # --help / --version
         return int(exc.code or 0)
@@ -76,7 +77,9 @@ def main(argv: list[str] | None = None, env: Env | None = None) -> int:
     try:
         return int(args.func(args, env))
     except (UnknownExercise, SubmissionError, ManifestError, UsageFailure) as exc:
-        env.stderr.write(f"dlverify: {exc}\n")
+        # Messages name files and quote arguments: a candidate's file name is text, never a
+        # terminal command (terminal_text.py).
+        env.stderr.write(f"dlverify: {plain(exc)}\n")
         return ExitCode.USAGE
     except KeyboardInterrupt:
         env.stderr.write("dlverify: interrupted\n")
@@ -85,11 +88,11 @@ def main(argv: list[str] | None = None, env: Env | None = None) -> int:
         from .engine import UsageError
 
         if isinstance(exc, UsageError):
-            env.stderr.write(f"dlverify: {exc}\n")
+            env.stderr.write(f"dlverify: {plain(exc)}\n")
             return ExitCode.USAGE
         if os.environ.get("DLVERIFY_DEBUG"):
             raise
-        env.stderr.write(f"dlverify: internal error ({type(exc).__name__}: {exc}); "
+        env.stderr.write(f"dlverify: internal error ({type(exc).__name__}: {plain(exc)}); "
                          "set DLVERIFY_DEBUG=1 for the traceback\n")
         return ExitCode.INTERNAL
 

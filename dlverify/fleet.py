@@ -34,6 +34,7 @@ from typing import Any, Callable
 
 from .batch import UNREADABLE, BatchError, Entry, Options, Row, fault_row, grade_to_dict, record
 from .registry import get_exercise
+from .submission import SubmissionError, submission_bytes
 
 POLL_SECONDS = 2.0
 # Beyond the exercise's wall limit: the reference timed in a second child,
@@ -131,7 +132,10 @@ def run_on_ray(exercise_id: str, entries: list[Entry], out: Path, options: Optio
         payload = {"device": device, "sandbox": options.sandbox, "throughput": options.throughput}
 
         def submit(entry: Entry):
-            return task.remote(exercise_id, str(entry.path), entry.path.suffix, entry.path.read_bytes(), payload)
+            # Read here as `grade` reads (capped, no link out of its folder): the driver must not
+            # send a runner /etc/shadow because a candidate's solution.py points there.
+            content = submission_bytes(entry.path)
+            return task.remote(exercise_id, str(entry.path), entry.path.suffix, content, payload)
 
         return _collect(ray, submit, list(entries), capacity, out,
                         exercise.limits.wall_seconds * 2 + SLACK_SECONDS, on_row)
@@ -157,6 +161,8 @@ def _collect(ray, submit: Callable[[Entry], Any], queued: list[Entry], capacity:
                 except OSError as exc:  # read here, before it goes out: no permission, a broken link
                     finish(record(out, entry, {UNREADABLE: f"{entry.path}: cannot be read "
                                                             f"({exc.strerror or exc})"}))
+                except SubmissionError as exc:  # a link out of its folder, too large
+                    finish(record(out, entry, {UNREADABLE: str(exc)}))
             if not waiting:
                 continue  # every file just taken could not be read
             ready, _ = ray.wait(list(waiting), num_returns=1, timeout=POLL_SECONDS)

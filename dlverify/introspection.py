@@ -15,6 +15,8 @@ from __future__ import annotations
 import ast
 import sys
 
+from .parsing import UnparsableSource, parse_source
+
 FORBIDDEN_MODULES = {"gc", "ctypes", "_ctypes", "cffi", "inspect", "importlib", "builtins", "_thread",
                      "marshal", "pickle", "dill", "cloudpickle", "code", "codeop", "types", "pydoc", "runpy",
                      "zipimport", "pkgutil", "faulthandler", "tracemalloc", "sysconfig", "site", "mmap"}
@@ -49,7 +51,10 @@ def _private(part: str) -> bool:
 
 
 def violations(source: str) -> list[tuple[str, str]]:
-    tree = ast.parse(source)
+    try:
+        tree = parse_source(source)
+    except UnparsableSource as exc:  # the candidate's `rejected`, never the grader's `error`
+        return [("unparsable", str(exc))]
     found: list[tuple[str, str]] = []
     library_aliases: set[str] = set()
 

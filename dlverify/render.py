@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from .outcome import CaseStatus, Status
 from .result import GradeResult
+from .terminal_text import markup
 
 STYLE = {
     "passed": "bold green", "failed": "bold red", "rejected": "bold magenta", "timeout": "bold yellow",
@@ -37,10 +37,11 @@ def _gpu_figures(tp) -> str:
 
 def show_result(result: GradeResult, console: Console, *, verbose: bool = False) -> None:
     status = result.status.value
-    # Anything the candidate can shape (file name, messages, summary) is escaped: a `[/]` in an
-    # exception's text is text, never rich markup (which would end the command with an error).
-    console.print(f"[bold]{result.exercise}[/] · {escape(result.submission_file)} · "
-                  f"[{STYLE[status]}]{status.upper()}[/]  {escape(result.summary)}")
+    # Anything the candidate can shape (file name, messages, summary) goes through markup(): a `[/]`
+    # in an exception's text is text, never rich markup (which would end the command with an
+    # error), and an ESC, newline or bidi override is shown as its escape, never obeyed.
+    console.print(f"[bold]{result.exercise}[/] · {markup(result.submission_file)} · "
+                  f"[{STYLE[status]}]{status.upper()}[/]  {markup(result.summary)}")
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     table.add_column("case", no_wrap=True)
     table.add_column("status", no_wrap=True)
@@ -48,12 +49,12 @@ def show_result(result: GradeResult, console: Console, *, verbose: bool = False)
         table.add_column(column, overflow="fold")
     for case in result.cases:
         if case.status is CaseStatus.PASSED and not verbose:
-            table.add_row(case.name, f"[{STYLE['passed']}]passed[/]", _error(case.max_abs_error),
+            table.add_row(markup(case.name), f"[{STYLE['passed']}]passed[/]", _error(case.max_abs_error),
                           _error(case.max_rel_error), "")
             continue
         message = case.message if verbose else (case.message.strip().splitlines() or [""])[-1][:160]
-        table.add_row(escape(case.name), f"[{STYLE[case.status.value]}]{case.status.value}[/]",
-                      _error(case.max_abs_error), _error(case.max_rel_error), escape(message))
+        table.add_row(markup(case.name), f"[{STYLE[case.status.value]}]{case.status.value}[/]",
+                      _error(case.max_abs_error), _error(case.max_rel_error), markup(message, newlines=verbose))
     if result.cases:
         console.print(table)
     tp = result.throughput
@@ -64,12 +65,12 @@ def show_result(result: GradeResult, console: Console, *, verbose: bool = False)
                           f"{tp.reference_seconds * 1e3:.2f} ms → {tp.speedup:.2f}x, score {tp.score:.2f}"
                           + _gpu_figures(tp))
         else:
-            console.print(f"throughput: {escape(tp.note)}")
+            console.print(f"throughput: {markup(tp.note)}")
     for item in result.not_verified:
         if not item.what.startswith("case "):
-            console.print(f"[cyan]not verified[/]: {escape(item.what)}: {escape(item.reason)}")
+            console.print(f"[cyan]not verified[/]: {markup(item.what)}: {markup(item.reason)}")
     for layer in result.sandbox.get("layers", []):
         if not layer["applied"] and layer["name"] != "landlock":
-            console.print(f"[yellow]sandbox layer missing[/]: {layer['name']}: {escape(layer['detail'])}")
+            console.print(f"[yellow]sandbox layer missing[/]: {layer['name']}: {markup(layer['detail'])}")
     if result.status is Status.ERROR:
         console.print("[bold]This is the grader's fault, not the submission's.[/]")

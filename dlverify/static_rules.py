@@ -11,6 +11,7 @@ import ast
 import sys
 
 from .manifest import Rules
+from .parsing import UnparsableSource, parse_source
 
 
 def _imported_names(tree: ast.AST):
@@ -25,8 +26,12 @@ def _imported_names(tree: ast.AST):
 
 
 def violations(source: str, rules: Rules) -> list[tuple[str, str]]:
-    """[(rule, detail)] for every import the rules forbid."""
-    tree = ast.parse(source)
+    """[(rule, detail)] for every import the rules forbid; ("unparsable", why) for a source that
+    cannot be parsed (never an exception: that would be the grader's `error`)."""
+    try:
+        tree = parse_source(source)
+    except UnparsableSource as exc:
+        return [("unparsable", str(exc))]
     allowed = None if rules.allowed_imports is None else set(rules.allowed_imports) | set(sys.stdlib_module_names)
     found = []
     for line, name in _imported_names(tree):

@@ -2,21 +2,31 @@
 
 The host only reads and parses it: it never imports or executes it. Parsing
 with `ast` runs no candidate code.
+
+The file is the candidate's, and so is where it points: a link to the graders'
+reference or to `/etc/shadow` must not be read, a `/proc` file that says it is
+empty must not be read without end, and no message may quote what the file
+holds. So a submission is read once, as bytes: never through a link that leads
+out of its folder, at most MAX_SOURCE_BYTES of it whatever `stat` says; those
+same bytes are hashed and parsed.
 """
 
 from __future__ import annotations
 
-import ast
 import hashlib
-import warnings
+import json
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
+
+from .parsing import UnparsableSource, parse_source
 
 MAX_SOURCE_BYTES = 1 << 20  # a 1 MiB source file is already far past any honest solution
 
 
 class SubmissionError(ValueError):
-    """The submission cannot be read at all (a usage error: exit code 2)."""
+    """The submission cannot be read at all (a usage error: exit code 2; a batch's `unreadable` row)."""
 
 
 @dataclass(frozen=True)
@@ -27,28 +37,105 @@ class Submission:
     kind: str  # "py" | "ipynb"
 
 
-def notebook_source(path: Path) -> str:
+class _Unreadable(Exception):
+    """Why the bytes are no submission; read_submission() puts the path in front."""
+
+
+def _size(limit: int) -> str:
+    return f"{limit >> 20} MiB" if limit % (1 << 20) == 0 else f"{limit} bytes"
+
+
+def _inside(path: Path, root: Path) -> bool:
+    real, base = os.path.realpath(path), os.path.realpath(root)
+    return real == base or real.startswith(base.rstrip(os.sep) + os.sep)
+
+
+def _read_bytes(path: Path, root: Path) -> bytes:
+    """At most MAX_SOURCE_BYTES of a regular file under `root`, links followed only within it."""
+    if not os.path.lexists(path):
+        raise _Unreadable("no such file")
+    if not _inside(path, root):
+        # Where it leads is not said: that is a host path, and none of the candidate's business.
+        raise _Unreadable("a link out of its folder, not followed")
+    try:
+        # The link was resolved above; O_NOFOLLOW refuses one swapped in since. O_NONBLOCK: a FIFO
+        # must not hang the grader on open (it is then refused as not a file).
+        fd = os.open(os.path.realpath(path), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise _Unreadable(f"cannot be read ({exc.strerror or type(exc).__name__})") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise _Unreadable("not a file")
+        # st_size is not trusted: /proc files say 0 whatever they hold. Read one byte past the cap.
+        chunks, size = [], 0
+        while size <= MAX_SOURCE_BYTES:
+            chunk = os.read(fd, MAX_SOURCE_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:  # /proc/self/pagemap and the like
+        raise _Unreadable(f"cannot be read ({exc.strerror or type(exc).__name__})") from None
+    finally:
+        os.close(fd)
+    if size > MAX_SOURCE_BYTES:
+        raise _Unreadable(f"larger than {_size(MAX_SOURCE_BYTES)}")
+    return b"".join(chunks)
+
+
+def _text(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8-sig")  # a byte-order mark, as some Windows editors write, is no code
+    except UnicodeDecodeError:
+        raise _Unreadable("not UTF-8 text") from None
+
+
+def _cells(data: object) -> list[tuple[dict, str]]:
+    """(cell, the key of its source) for every cell of a format 4 or format 3 notebook."""
+    if not isinstance(data, dict):
+        raise _Unreadable("not a readable notebook (not a JSON object)")
+    version = data.get("nbformat")
+    if version == 4 and isinstance(data.get("cells"), list):
+        return [(cell, "source") for cell in data["cells"]]
+    if version == 3 and isinstance(data.get("worksheets"), list):
+        sheets = data["worksheets"]
+        if all(isinstance(s, dict) and isinstance(s.get("cells"), list) for s in sheets):
+            return [(cell, "input") for s in sheets for cell in s["cells"]]
+    if version in (3, 4):
+        raise _Unreadable(f"not a readable notebook (format {version} without its list of cells)")
+    shown = f"format {version}" if isinstance(version, int) and not isinstance(version, bool) else "no format number"
+    raise _Unreadable(f"not a readable notebook ({shown}; dlverify reads formats 3 and 4)")
+
+
+def notebook_source(raw: bytes) -> str:
     """The notebook's code cells, in order, joined; IPython magics and shell lines are dropped.
 
     Markdown and raw cells do not count. A code cell whose first line is
     `# dlverify: skip` is left out (scratch work the candidate does not submit).
+    Read as JSON here, not by nbformat: its messages quote the file ("Notebook
+    does not appear to be JSON: '...'"), its validator logs a bad cell's content,
+    and it lets a cell whose source is null through to crash the grader.
     """
-    import nbformat
-    from nbformat.warnings import MissingIDFieldWarning
-
-    # Notebooks written by older tools lack cell ids; nbformat warns on stderr for each one read,
-    # which says nothing to the person grading. Set once, process-wide (safe beside threads,
-    # unlike catch_warnings).
-    warnings.filterwarnings("ignore", category=MissingIDFieldWarning)
     try:
-        nb = nbformat.read(str(path), as_version=4)
-    except Exception as exc:  # noqa: BLE001 - nbformat raises many kinds
-        raise SubmissionError(f"{path}: not a readable notebook ({type(exc).__name__}: {exc})") from None
+        data = json.loads(_text(raw))
+    except json.JSONDecodeError as exc:
+        raise _Unreadable(f"not a readable notebook (not JSON: line {exc.lineno}, column {exc.colno})") from None
+    except (RecursionError, MemoryError):
+        raise _Unreadable("not a readable notebook (nested too deeply)") from None
     parts = []
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type != "code":
+    for index, (cell, key) in enumerate(_cells(data)):
+        if not isinstance(cell, dict):
+            raise _Unreadable(f"not a readable notebook (cell {index} is not an object)")
+        if not isinstance(cell.get("cell_type"), str):
+            raise _Unreadable(f"not a readable notebook (cell {index} has no type)")
+        if cell["cell_type"] != "code":
             continue
-        lines = cell.source.splitlines()
+        source = cell.get(key, "")
+        if isinstance(source, list) and all(isinstance(line, str) for line in source):
+            source = "".join(source)  # the file splits a cell's source into lines
+        if not isinstance(source, str):
+            raise _Unreadable(f"not a readable notebook (cell {index}: its source is not text)")
+        lines = source.splitlines()
         if lines and lines[0].strip().lower() == "# dlverify: skip":
             continue
         kept = [line for line in lines if not line.lstrip().startswith(("%", "!"))]
@@ -56,34 +143,37 @@ def notebook_source(path: Path) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def read_submission(path: Path) -> Submission:
+def read_submission(path: Path, root: Path | None = None) -> Submission:
+    """The submission at `path`, read once. Links are followed only within `root` (by default the
+    folder that holds `path`): a batch passes the hand-in folder it found the file in."""
     path = Path(path)
-    if not path.exists():
-        raise SubmissionError(f"{path}: no such file")
-    if not path.is_file():
-        raise SubmissionError(f"{path}: not a file")
-    if path.stat().st_size > MAX_SOURCE_BYTES:
-        raise SubmissionError(f"{path}: larger than {MAX_SOURCE_BYTES >> 20} MiB")
-    raw = path.read_bytes()
-    if path.suffix == ".ipynb":
-        source, kind = notebook_source(path), "ipynb"
-    elif path.suffix == ".py":
-        try:
-            source, kind = raw.decode("utf-8"), "py"
-        except UnicodeDecodeError:
-            raise SubmissionError(f"{path}: not UTF-8 text") from None
-    else:
-        raise SubmissionError(f"{path}: expected a .py or .ipynb file")
+    root = Path(root) if root is not None else Path(os.path.abspath(path)).parent
+    try:
+        if path.suffix not in (".py", ".ipynb"):
+            raise _Unreadable("expected a .py or .ipynb file")
+        raw = _read_bytes(path, root)
+        if path.suffix == ".ipynb":
+            source, kind = notebook_source(raw), "ipynb"
+        else:
+            source, kind = _text(raw), "py"
+    except _Unreadable as exc:
+        raise SubmissionError(f"{path}: {exc}") from None
     return Submission(path, source, hashlib.sha256(raw).hexdigest(), kind)
 
 
-def syntax_error(source: str, filename: str = "submission.py") -> str | None:
-    """A one-line description of the first syntax error, or None."""
+def submission_bytes(path: Path, root: Path | None = None) -> bytes:
+    """The file's bytes, read as read_submission() reads them (a Ray driver sends these on)."""
+    path = Path(path)
     try:
-        ast.parse(source, filename=filename)
-    except SyntaxError as exc:
-        where = f"line {exc.lineno}" + (f", column {exc.offset}" if exc.offset else "")
-        return f"syntax error at {where}: {exc.msg}"
-    except ValueError as exc:  # e.g. null bytes
-        return f"cannot parse the source: {exc}"
+        return _read_bytes(path, Path(root) if root is not None else Path(os.path.abspath(path)).parent)
+    except _Unreadable as exc:
+        raise SubmissionError(f"{path}: {exc}") from None
+
+
+def syntax_error(source: str, filename: str = "submission.py") -> str | None:
+    """A one-line description of why the source does not parse (syntax, depth, null bytes), or None."""
+    try:
+        parse_source(source, filename)
+    except UnparsableSource as exc:
+        return str(exc)
     return None

@@ -28,6 +28,19 @@ def _from_folder(folder: Path) -> tuple[Path | None, str]:
     return None, f"holds {len(found)} .py/.ipynb files and no solution.py to choose"
 
 
+def _escapes(folder: Path, within: Path) -> bool:
+    """A folder that is a link leading out of the folder that holds it: never followed.
+
+    A candidate's folder linked to `graders/<id>/` would otherwise hand in the
+    reference; files are checked the same way when they are read (submission.py).
+    """
+    real, base = os.path.realpath(folder), os.path.realpath(within)
+    return not (real == base or real.startswith(base.rstrip(os.sep) + os.sep))
+
+
+LINK_OUT = "a link out of its folder, not followed"
+
+
 def _is_out(path: Path, out: Path | None) -> bool:
     """The batch's own output folder (or its results/), found inside a hand-in folder."""
     if out is None:
@@ -44,6 +57,10 @@ def find_submissions(targets: list[Path], out: Path | None = None) -> tuple[list
     `.py`/`.ipynb` directly inside is one, each sub-folder is one candidate's
     (its solution.py or solution.ipynb, or its only .py/.ipynb file).
     `out`, the batch's output folder, is left out when a target holds it.
+    A folder that is a link leading out of the folder holding it (`hand-in/*`
+    expanded over a candidate's link to `graders/`) is passed over, and so is
+    every candidate whose name another shares: each a row, never the end of
+    the batch.
     """
     entries: list[Entry] = []
     skipped: list[Skipped] = []
@@ -51,6 +68,9 @@ def find_submissions(targets: list[Path], out: Path | None = None) -> tuple[list
         try:
             if not target.exists():
                 raise BatchError(f"{target}: no such file or folder")
+            if target.is_dir() and _escapes(target, target.parent):
+                skipped.append(Skipped(target, LINK_OUT + " (name the folder it leads to instead)"))
+                continue
             if target.is_file():
                 if target.suffix not in SUFFIXES:
                     raise BatchError(f"{target}: expected a .py or .ipynb file, or a folder of them")
@@ -71,7 +91,9 @@ def find_submissions(targets: list[Path], out: Path | None = None) -> tuple[list
             if _hidden(child) or _is_out(child, out):
                 continue
             try:
-                if child.is_dir():
+                if child.is_dir() and _escapes(child, target):
+                    skipped.append(Skipped(child, LINK_OUT))
+                elif child.is_dir():
                     found, why = _from_folder(child)
                     if found is None:
                         skipped.append(Skipped(child, why))
@@ -83,22 +105,36 @@ def find_submissions(targets: list[Path], out: Path | None = None) -> tuple[list
                     entries.append(Entry(child.stem, child))
             except OSError as exc:
                 skipped.append(Skipped(child, f"cannot be read ({exc.strerror or exc})"))
-    unique: list[Entry] = []
-    seen: dict[str, Path] = {}
-    files: dict[str, str] = {}
-    for entry in entries:
-        if entry.name in seen:
-            if os.path.normpath(seen[entry.name]) == os.path.normpath(entry.path):
-                continue  # one file named twice (a folder and a file inside it): one submission
-            raise BatchError(f"two submissions are named {entry.name!r}: {seen[entry.name]} and {entry.path}")
-        # Distinct names must never share a result file, on a case-insensitive disk either.
-        key = result_name(entry.name).casefold()
-        if key in files:
-            raise BatchError(f"{files[key]!r} and {entry.name!r} would share the result file "
-                             f"{result_name(entry.name)}: rename one")
-        seen[entry.name], files[key] = entry.path, entry.name
-        unique.append(entry)
-    if not unique:
+    unique, clashes = _without_clashes(entries)
+    skipped += clashes
+    if not unique and not clashes:
         where = ", ".join(str(t) for t in targets)
         raise BatchError(f"no .py or .ipynb submissions found in {where}")
     return unique, skipped
+
+
+def _without_clashes(entries: list[Entry]) -> tuple[list[Entry], list[Skipped]]:
+    """Entries with a name (or result file) of their own, and a row for each that shares one.
+
+    `BOB.py` beside `bob/` refused the whole batch. Which one is the candidate's
+    is not ours to guess, so neither is graded: each is a row saying so.
+    """
+    by_path: dict[str, Entry] = {}
+    for entry in entries:
+        # One file named twice (a folder and a file inside it): one submission.
+        by_path.setdefault(os.path.normpath(entry.path), entry)
+    groups: dict[str, list[Entry]] = {}
+    for entry in by_path.values():
+        # Distinct names must never share a result file, on a case-insensitive disk either.
+        groups.setdefault(result_name(entry.name).casefold(), []).append(entry)
+    unique: list[Entry] = []
+    clashes: list[Skipped] = []
+    for group in groups.values():
+        if len(group) == 1:
+            unique.append(group[0])
+            continue
+        for entry in group:
+            others = ", ".join(str(e.path) for e in group if e is not entry)
+            clashes.append(Skipped(entry.path, f"shares its name or result file with {others}: rename one",
+                                   name=entry.name))
+    return unique, clashes

@@ -28,6 +28,7 @@ class Skipped:
     """A candidate's folder with no one clear submission in it: a row of its own, never a gap."""
     path: Path
     why: str
+    name: str = ""  # the row's name; by default the folder's
 
     def __str__(self) -> str:
         return f"{self.path}: {self.why}"

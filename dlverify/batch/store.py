@@ -8,6 +8,7 @@ import functools
 import hashlib
 import json
 import re
+import unicodedata
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable
@@ -16,6 +17,9 @@ from .. import __version__
 from ..outcome import Status
 from .model import NO_SUBMISSION, SUMMARY_FIELDS, Entry, Outcome, Row, Skipped
 
+# What a spreadsheet may skip before it looks for a formula: blanks (Unicode's too), controls,
+# zero-width characters.
+_FORMULA = re.compile(r"[\s\x00-\x1f\x7f\u200b-\u200f\u2060\ufeff]*[=+\-@]")
 MAX_STEM = 120  # well under the 255 bytes a file name may have, with ".json.part" added
 
 
@@ -106,13 +110,19 @@ def other_results(out: Path, entries: list[Entry]) -> list[str]:
 
 
 def skipped_rows(skipped: list[Skipped]) -> list[Row]:
-    return [Row(s.path.name, str(s.path), NO_SUBMISSION, summary=s.why) for s in skipped]
+    return [Row(s.name or s.path.name, str(s.path), NO_SUBMISSION, summary=s.why) for s in skipped]
 
 
 def _cell(value: Any) -> Any:
     """A spreadsheet must show a candidate's text, never run it: a cell that starts like a
-    formula (a file named `=HYPERLINK(...).py`) is prefixed with an apostrophe."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    formula (a file named `=HYPERLINK(...).py`) is prefixed with an apostrophe.
+
+    "Starts like" is judged past leading blanks and controls (" =1+1", "\\t=cmd": spreadsheets
+    trim them) and on the NFKC form, so full-width and small forms (＝＋－＠, ﹦) count too.
+    """
+    if not isinstance(value, str):
+        return value
+    if _FORMULA.match(unicodedata.normalize("NFKC", value[:256])) or value[:1] in ("\t", "\r", "\n"):
         return "'" + value
     return value
 

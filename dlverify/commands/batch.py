@@ -7,13 +7,13 @@ import os
 import tempfile
 from pathlib import Path
 
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ..outcome import ExitCode, Status
 from ..registry import get_exercise
 from ..render import STYLE
+from ..terminal_text import markup, plain
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -84,7 +84,7 @@ def _check_gpus(gpus: list[int]) -> str | None:
 
 
 def _usage(env, message: str) -> int:
-    env.stderr.write(f"dlverify: {message}\n")
+    env.stderr.write(f"dlverify: {plain(message)}\n")
     return ExitCode.USAGE
 
 
@@ -148,12 +148,12 @@ def cmd_grade_batch(args, env) -> int:
     except OSError as exc:
         return _usage(env, f"--out {out}: cannot write there ({exc.strerror or exc})")
     for note in skipped:
-        env.err_console.print(f"[yellow]passed over[/] {escape(str(note))} (a `no_submission` row)")
+        env.err_console.print(f"[yellow]passed over[/] {markup(str(note))} (a `no_submission` row)")
 
     options = Options(device=device, sandbox=args.sandbox, throughput=not args.no_throughput)
     where = f"Ray at {args.ray}" if args.ray is not None else (
         f"GPU {','.join(map(str, gpus))}" if gpus else f"{jobs} at a time")
-    env.err_console.print(f"grading {len(entries)} submission(s) to {exercise.id} ({escape(where)}); results in {escape(str(out))}")
+    env.err_console.print(f"grading {len(entries)} submission(s) to {exercise.id} ({markup(where)}); results in {markup(str(out))}")
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                         console=env.err_console, transient=True)
 
@@ -163,10 +163,10 @@ def cmd_grade_batch(args, env) -> int:
         def show(row) -> None:
             style = STYLE.get(row.status, "bold red")
             kept = " [dim](kept from an earlier run)[/]" if row.graded == "kept" else ""
-            on = f" [dim]on {escape(row.runner)}[/]" if row.runner else ""
+            on = f" [dim]on {markup(row.runner)}[/]" if row.runner else ""
             # Names and summaries are the candidates' text (an exception's message): never markup.
-            env.console.print(f"[{style}]{row.status.upper():>12}[/]  {escape(row.name)}  "
-                              f"{escape(row.summary[:120])}{kept}{on}")
+            env.console.print(f"[{style}]{row.status.upper():>12}[/]  {markup(row.name)}  "
+                              f"{markup(row.summary[:120])}{kept}{on}")
             progress.advance(task)
 
         try:
@@ -178,12 +178,12 @@ def cmd_grade_batch(args, env) -> int:
     outcome.other_results = other_results(out, entries)
     csv_path, json_path = write_summary(out, exercise.id, outcome)
     _show_totals(env, outcome, len(entries))
-    env.console.print(f"summary written to {escape(str(csv_path))} and {escape(str(json_path))}")
+    env.console.print(f"summary written to {markup(str(csv_path))} and {markup(str(json_path))}")
     if outcome.other_results:
         shown = ", ".join(outcome.other_results[:5]) + (", ..." if len(outcome.other_results) > 5 else "")
-        env.err_console.print(f"note: {len(outcome.other_results)} result file(s) in {escape(str(out))} belong to no "
+        env.err_console.print(f"note: {len(outcome.other_results)} result file(s) in {markup(str(out))} belong to no "
                               f"submission of this batch (deleted or renamed since?), not in the summary: "
-                              f"{escape(shown)}")
+                              f"{markup(shown)}")
     if outcome.interrupted:
         env.err_console.print(f"interrupted: {len(outcome.rows)} of {len(entries)} graded; "
                               "run the same command again to grade the rest")

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from ..outcome import ExitCode, Status
 from ..registry import EXERCISE_IDS, all_exercises, get_exercise
+from ..terminal_text import markup
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -100,7 +101,7 @@ def cmd_grade(args, env) -> int:
     if args.gpu is not None and args.gpu < 0:
         env.stderr.write("dlverify: --gpu must be a GPU index (0, 1, ...)\n")
         return ExitCode.USAGE
-    with env.err_console.status(f"grading {args.submission} against {args.exercise}") as status:
+    with env.err_console.status(f"grading {markup(args.submission)} against {markup(args.exercise)}") as status:
         result = grade(args.exercise, args.submission, device=args.device, sandbox=args.sandbox, gpu=args.gpu,
                        throughput=not args.no_throughput, progress=lambda msg: status.update(msg))
     show_result(result, env.console, verbose=args.verbose)
@@ -128,8 +129,8 @@ def cmd_validate(args, env) -> int:
         exp = outcome.expectation
         mark = "[cyan]not verified here[/]" if outcome.not_verified else ("[green]ok[/]" if outcome.ok else "[red]MISMATCH[/]")
         want = "pass" if exp.role in ("reference", "correct") else "/".join(exp.expected)
-        env.console.print(f"{mark}  {exp.exercise}/{exp.role}/{exp.path.name}: expected {want}, got "
-                          f"{outcome.status} — {outcome.summary[:150]}")
+        env.console.print(f"{mark}  {exp.exercise}/{exp.role}/{markup(exp.path.name)}: expected {want}, got "
+                          f"{outcome.status} — {markup(outcome.summary[:150])}")
 
     outcomes = run_validate(ids, device=args.device, jobs=args.jobs, on_outcome=show)
     bad = [o for o in outcomes if not o.ok]

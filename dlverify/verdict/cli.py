@@ -18,8 +18,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from rich.markup import escape
 
+from ..terminal_text import markup, plain
 from .answers import Answers, AnswersError, load_answers
 from .datafile import DataFileError, read_data_file
 from .results import ResultsError, results_from_dicts, load_results
@@ -145,7 +145,7 @@ def _run(env, handler: Callable[[], int]) -> int:
     try:
         return handler()
     except Usage as exc:
-        env.stderr.write(f"dlverify: {exc}\n")
+        env.stderr.write(f"dlverify: {plain(exc)}\n")
         return USAGE
 
 
@@ -255,12 +255,12 @@ def _grade_all(env, submissions: dict[str, Path], device: str, jobs: int) -> dic
     if jobs < 1:
         raise Usage("--jobs must be at least 1")
     for exercise, path in submissions.items():
-        env.console.print(f"grading {exercise} ({path.name}) ...", highlight=False)
+        env.console.print(f"grading {exercise} ({markup(path.name)}) ...", highlight=False)
     with ThreadPoolExecutor(max_workers=min(jobs, len(submissions)) or 1) as pool:
         done = dict(pool.map(one, sorted(submissions.items())))
     for exercise, doc in done.items():
         # The summary can carry the candidate's own text (an exception's message): never markup.
-        env.console.print(f"  {exercise}: {doc['status']} - {escape(str(doc.get('summary', ''))[:120])}",
+        env.console.print(f"  {exercise}: {doc['status']} - {markup(str(doc.get('summary', ''))[:120])}",
                           highlight=False)
     return done
 
@@ -307,7 +307,7 @@ def cmd_assess(args, env) -> int:
             if isinstance(answers, int):
                 return answers
         for name in ignored:
-            env.console.print(f"ignored {escape(name)}: not an exercise id with .py or .ipynb", highlight=False)
+            env.console.print(f"ignored {markup(name)}: not an exercise id with .py or .ipynb", highlight=False)
         docs = _grade_all(env, submissions, args.device, args.jobs) if submissions else {}
         if not submissions:
             env.console.print("no submissions given: every claim stays unverified", highlight=False)

@@ -1,6 +1,8 @@
 """The terminal report (rich). Text objects, never markup strings, carry anything
 that came from the answers or the grader, so a `[bold]` in an answer is shown
-as typed rather than interpreted.
+as typed rather than interpreted; and every string of the report is made plain
+first (terminal_text.py), so an ESC sequence or bidi override in an answer or a
+result's summary is shown as its escape, never obeyed by the terminal.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from ..terminal_text import plain_deep
 from .report_text import (ADVICE_LABELS, EVIDENCE_LABELS, GATE_NOTE, candidate_line, level, salary_lines)
 
 BAND_STYLES = {
@@ -75,6 +78,8 @@ def _checklist(title: str, items: list[str]) -> Group:
 
 
 def render_terminal(report: dict[str, Any], console: Console) -> None:
+    report = plain_deep(report)
+
     def show(*things: Any) -> None:
         # wrap to the terminal even on a soft-wrapping console: panels and grids need it
         console.print(*things, soft_wrap=False)

@@ -21,6 +21,7 @@ from dlverify import nvcc
 from dlverify.cases import Case
 from dlverify.compare import Check, compare_arrays
 from dlverify.packs import GraderContext
+from dlverify.parsing import UnparsableSource, parse_source
 
 ARCH = "sm_90"              # Hopper: what the GPU graders run on
 COMPILE_SECONDS = 120.0
@@ -102,8 +103,8 @@ def module_literal(submission_source: str, name: str) -> tuple[str | None, str]:
     computed would need running the file to know.
     """
     try:
-        tree = ast.parse(submission_source)
-    except (SyntaxError, ValueError) as exc:
+        tree = parse_source(submission_source)
+    except UnparsableSource as exc:  # too deep, too large, not Python: the candidate's `failed`
         return None, f"the submission does not parse: {exc}"
     bindings = []
     for node in ast.walk(tree):
@@ -158,7 +159,10 @@ def binding_problem(submission_source: str) -> tuple[str, str] | None:
     hit = BINDING_FORBIDDEN.search(cpp)
     if hit:
         return "rejected", f"CPP_SRC uses {hit.group(0)!r}: the binding may check and allocate, the product is CUDA_SRC's"
-    tree = ast.parse(submission_source)
+    try:
+        tree = parse_source(submission_source)  # module_literal() parsed it already; still never raise
+    except UnparsableSource as exc:
+        return "failed", f"the submission does not parse: {exc}"
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
@@ -184,12 +188,19 @@ def _targets(statement: ast.stmt) -> list[ast.expr]:
 
 
 def _literal(node: ast.expr | None) -> str | None:
-    if isinstance(node, ast.Constant) and type(node.value) is str:
-        return node.value
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-        left, right = _literal(node.left), _literal(node.right)
-        return None if left is None or right is None else left + right
-    return None
+    """The string a tree of literals joined by + spells, or None. Walked with a stack, not by
+    recursion: `"a" + "b" + ...` two thousand times deep is a RecursionError otherwise."""
+    parts: list[str] = []
+    stack = [node]
+    while stack:
+        here = stack.pop()
+        if isinstance(here, ast.Constant) and type(here.value) is str:
+            parts.append(here.value)
+        elif isinstance(here, ast.BinOp) and isinstance(here.op, ast.Add):
+            stack += [here.right, here.left]  # left first off the stack: the text stays in order
+        else:
+            return None
+    return "".join(parts)
 
 
 def precheck(submission_source: str, ctx: GraderContext, compiler: nvcc.Nvcc | None = None
