@@ -139,6 +139,7 @@ def build_job(exercise: Exercise, pack: Pack, source: str, device: str, secret: 
             "forbidden_imports": list(exercise.rules.forbidden_imports),
             "allowed_imports": None if exercise.rules.allowed_imports is None else list(exercise.rules.allowed_imports),
             "forbidden_ops": list(exercise.rules.forbidden_ops),
+            "allowed_ops": None if exercise.rules.allowed_ops is None else list(exercise.rules.allowed_ops),
             "require_triton_launch": exercise.rules.require_triton_launch,
         },
         "cases": job_cases,

@@ -34,6 +34,9 @@ class Rules:
     forbidden_imports: tuple[str, ...] = ()
     allowed_imports: tuple[str, ...] | None = None   # when set: only these and the standard library
     forbidden_ops: tuple[str, ...] = ()              # torch functions and aten ops, by name
+    # When set: inside the graded call, the candidate's aten ops must be among these (allocation,
+    # views, copies); the harness's own ops and Triton's launch plumbing are not the candidate's.
+    allowed_ops: tuple[str, ...] | None = None
     require_triton_launch: bool = False
 
 

@@ -544,7 +544,7 @@ class BenchWorker:
     def quiet(self):
         """The rule watch without the per-call launch rule (for driver code around the call)."""
         stack = getattr(self.guards, "_mode_stack", None)
-        if stack is not None and self.guards.forbidden_ops and "torch" in sys.modules:
+        if stack is not None and getattr(self.guards, "watching_ops", False):
             return stack()
         return contextlib.nullcontext()
 

@@ -15,6 +15,13 @@ to dodge:
   torch.ops, autograd), with a registration handle kept out of Python's reach;
 - torch-function names are watched by a mode during the call, and in every
   thread the candidate starts;
+- where the rules give an allow-list of aten ops (`allowed_ops`), a dispatch
+  mode sees every aten op and higher-order op of the call, whatever Python
+  route reached it (functions, methods, operators, torch.ops, nn.functional,
+  a Tensor subclass, a C++ extension calling ATen), and any op not on the list
+  is a violation when it is the candidate's: the harness's own ops (the
+  driver, the digest) and Triton's launch plumbing are not charged to it;
+  registering new kernels for torch ops (torch.library) is refused there too;
 - after each call the hooks are checked still in place; tampering is a violation.
 
 Each violation is reported the moment it happens, so undoing a hook afterwards
@@ -60,6 +67,8 @@ class Guards:
         allowed = rules.get("allowed_imports")
         self.allowed_imports = None if allowed is None else set(allowed) | set(sys.stdlib_module_names)
         self.forbidden_ops = frozenset(rules.get("forbidden_ops") or ())
+        allowed_ops = rules.get("allowed_ops")
+        self.allowed_ops = None if allowed_ops is None else frozenset(allowed_ops)
         self.require_triton_launch = bool(rules.get("require_triton_launch"))
         self.report = report
         self.violations: list[tuple[str, str]] = []
@@ -68,6 +77,7 @@ class Guards:
         self._hooks: dict[str, tuple[object, str, object]] = {}  # what -> (owner, attribute, our object)
         self._modes: Callable[[], ExitStack] | None = None
         self._blocked_ops = 0
+        self._triton_root: tuple[str, ...] | None = None
 
     def _violate(self, rule: str, detail: str) -> None:
         self.violations.append((rule, detail))
@@ -80,7 +90,13 @@ class Guards:
         self.install_import_hook()
         self.count_triton_launches()
         self.block_forbidden_ops()
+        self.refuse_op_registration()
         self.watch_new_threads()
+
+    @property
+    def watching_ops(self) -> bool:
+        """Whether calls run under the op watch (a deny-list, an allow-list, or both)."""
+        return bool(self.forbidden_ops or self.allowed_ops is not None) and "torch" in sys.modules
 
     # -- who is importing ----------------------------------------------------
     def _candidate_code(self, filename: str) -> bool:
@@ -205,6 +221,76 @@ class Guards:
         ctypes.pythonapi.Py_IncRef(ctypes.py_object(module))
         del module
 
+    # -- the allow-list: whose op is it? ------------------------------------------
+    def _in_triton(self, filename: str) -> bool:
+        if self._triton_root is None:
+            triton = sys.modules.get("triton")
+            path = getattr(triton, "__file__", None)
+            if not path:
+                return False  # not loaded yet: no frame of it can be on the stack
+            # as imported and as resolved: co_filename keeps the path the import used
+            self._triton_root = tuple({os.path.dirname(os.path.abspath(path)) + "/",
+                                       os.path.dirname(os.path.realpath(path)) + "/"})
+        return filename.startswith(self._triton_root)
+
+    def _charged_to_candidate(self) -> bool:
+        """Is the op running now the candidate's? The innermost frame that is neither torch's, the
+        standard library's nor the grader's decides. A candidate frame: yes (a stdlib helper called by
+        the candidate, or torch's own Python, launders nothing). A frame of Triton's: no, it is the
+        launch itself (the interpreter copies each argument to the host and back with torch). No
+        candidate frame at all: the harness's own work around the call (the driver, the digest).
+        Generated code ("<string>") is passed over: the static rules leave a candidate no way to make it."""
+        frame = sys._getframe(1)
+        while frame is not None:
+            filename = frame.f_code.co_filename
+            if self._in_triton(filename):
+                return False
+            if not filename.startswith("<") and self._candidate_code(filename):
+                return True
+            frame = frame.f_back
+        return False
+
+    def _deny(self, name: str, kind: str) -> None:
+        if name in self.forbidden_ops:
+            self._violate("forbidden-op", f"{kind} {name!r} is not allowed in this exercise")
+            raise RuntimeError(f"dlverify: calling {name!r} is not allowed in this exercise")
+
+    def _judge_op(self, name: str, kind: str) -> None:
+        """A dispatched op: the deny-list, whoever calls; then the allow-list, for the candidate's ops."""
+        self._deny(name, kind)
+        if self.allowed_ops is not None and name not in self.allowed_ops and self._charged_to_candidate():
+            why = (f"{kind} {name!r} is not allowed: inside the graded call torch may only allocate, take "
+                   "views and launch your kernels (allowed_ops in exercise.toml)")
+            self._violate("forbidden-op", why)
+            raise RuntimeError(f"dlverify: {why}")
+
+    def refuse_op_registration(self) -> None:
+        """With an allow-list, no new kernels for torch ops: a Python kernel registered for an allowed op
+        (torch.library) would run below the dispatch watch, which is off while its own handler runs."""
+        if self.allowed_ops is None or "torch" not in sys.modules:
+            return
+        import torch
+
+        real = torch._C._dispatch_library
+        library_files = tuple(os.path.join(os.path.dirname(os.path.realpath(torch.__file__)), name)
+                              for name in ("library.py", "_library" + os.sep))
+        guards = self
+
+        def dispatch_library(*args, **kwargs):
+            # The frame that called into torch.library decides (torch's own lazy registrations pass).
+            frame = sys._getframe(1)
+            while frame is not None and (frame.f_code.co_filename.startswith(library_files)
+                                         or frame.f_code.co_filename.startswith("<")):
+                frame = frame.f_back
+            if frame is not None and guards._candidate_code(frame.f_code.co_filename):
+                why = "registering kernels for torch ops (torch.library) is not allowed in this exercise"
+                guards._violate("forbidden-op", why)
+                raise RuntimeError(f"dlverify: {why}")
+            return real(*args, **kwargs)
+
+        torch._C._dispatch_library = dispatch_library
+        self._hooks["torch._C._dispatch_library"] = (torch._C, "_dispatch_library", dispatch_library)
+
     def _mode_stack(self) -> ExitStack:
         import torch  # noqa: F401
         from torch.overrides import TorchFunctionMode
@@ -212,19 +298,27 @@ class Guards:
 
         guards = self
 
-        def check(name: str, kind: str) -> None:
-            if name in guards.forbidden_ops:
-                guards._violate("forbidden-op", f"{kind} {name!r} is not allowed in this exercise")
-                raise RuntimeError(f"dlverify: calling {name!r} is not allowed in this exercise")
-
         class FunctionWatch(TorchFunctionMode):
             def __torch_function__(self, func, types, args=(), kwargs=None):
-                check(getattr(func, "__name__", ""), "torch function")
+                name = getattr(func, "__name__", "")
+                # Names are judged as the candidate's calls: the Triton interpreter's own
+                # untyped_storage() and the digest's numpy() on the host are not cheating.
+                if name in guards.forbidden_ops and guards._charged_to_candidate():
+                    guards._deny(name, "torch function")
                 return func(*args, **(kwargs or {}))
 
         class DispatchWatch(TorchDispatchMode):
+            # Higher-order ops (flex_attention, cond, ...) come here too, to be judged like any op:
+            # without this torch raises NotImplementedError at them, a crash instead of a verdict.
+            supports_higher_order_operators = True
+
             def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-                check(func.overloadpacket.__name__, "aten op")
+                packet = getattr(func, "overloadpacket", None)
+                if packet is not None:
+                    guards._judge_op(packet.__name__, "aten op")
+                else:
+                    guards._judge_op(str(getattr(func, "_name", "") or getattr(func, "__name__", "")),
+                                     "higher-order op")
                 return func(*args, **(kwargs or {}))
 
         stack = ExitStack()
@@ -234,7 +328,7 @@ class Guards:
 
     def watch_new_threads(self) -> None:
         """Threads the candidate starts run under the same watch as the call itself."""
-        if not self.forbidden_ops or "torch" not in sys.modules:
+        if not self.watching_ops:
             return
         real_start = _thread.start_new_thread
         guards = self
@@ -257,7 +351,7 @@ class Guards:
     def watching_call(self):
         """Around one call of the candidate's code: the mode watch, then the Triton launch rule."""
         launches_before = self.triton_launches
-        if self.forbidden_ops and "torch" in sys.modules:
+        if self.watching_ops:
             with self._mode_stack():
                 yield
         else:

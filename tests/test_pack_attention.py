@@ -373,6 +373,37 @@ def test_forbidden_ops_cover_what_torch_attention_dispatches_to(pack):
     assert {"scaled_dot_product_attention", "multi_head_attention_forward"} <= forbidden
 
 
+def test_flex_attention_is_judged_not_a_crash(pack):
+    """FlexAttention is a higher-order op: the watch must see it and reject it, not let torch raise
+    NotImplementedError at a dispatch mode that knows no higher-order ops (a `failed`, not `rejected`)."""
+    import warnings
+
+    from dlverify import paths
+    from dlverify.packs import load_module_from_path
+    from torch.nn.attention.flex_attention import flex_attention
+
+    guards_module = load_module_from_path("_test_attention_guards", paths.sandbox_dir() / "guards.py")
+    violations = []
+    guards = guards_module.Guards({"forbidden_ops": list(pack.exercise.rules.forbidden_ops)},
+                                  lambda rule, detail: violations.append(detail))
+    q = torch.randn(1, 1, 8, 16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # flex_attention without torch.compile warns that it is slow
+        with pytest.raises(RuntimeError, match="dlverify: calling 'flex_attention'"):
+            with guards.watching_call():
+                flex_attention(q, q, q)
+    assert violations and "'flex_attention'" in violations[0]
+    # The dispatch watch alone (the function watch switched off) judges the higher-order op itself.
+    violations.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(RuntimeError, match="dlverify: calling 'flex_attention'"):
+            with guards.watching_call(), torch._C.DisableTorchFunction():
+                flex_attention(q, q, q)
+    assert violations == ["higher-order op 'flex_attention' is not allowed in this exercise"]
+    assert "torch.nn.attention.flex_attention" in pack.exercise.rules.forbidden_imports
+
+
 # --- driver -------------------------------------------------------------------------------------
 
 def fake(**entries):

@@ -558,3 +558,24 @@ def test_the_binding_and_the_build_cannot_bring_another_product(pack, ctx, cpp_s
     if status == "not_verified" and nvcc.find_nvcc() is None:
         pytest.skip("nvcc is not installed here")
     assert got == status and why in message, message
+
+
+def test_inside_matmul_torch_may_only_check_allocate_and_launch(pack):
+    """The allow-list, judged as it is in the worker (this file stands in for the candidate's): what the
+    starter's binding does (contiguous, empty) passes; a product through an op no deny-list names does not."""
+    guards_module = load_module_from_path("_test_cuda_matmul_guards", paths.sandbox_dir() / "guards.py")
+    rules = pack.exercise.rules
+    violations = []
+    guards = guards_module.Guards({"forbidden_ops": list(rules.forbidden_ops), "allowed_ops": list(rules.allowed_ops)},
+                                  lambda rule, detail: violations.append(detail))
+    a, b = torch.randn(5, 7), torch.randn(7, 3)
+    with guards.watching_call():
+        c = torch.empty(a.shape[0], b.shape[1])                     # (M, N), as CPP_SRC allocates C
+        a.contiguous(), b.t().contiguous(), c.view(-1)
+    assert violations == []
+    M, K = a.shape
+    index, offsets = torch.arange(K).repeat(M), torch.arange(0, M * K, K)
+    with pytest.raises(RuntimeError, match="only allocate, take views and launch"):
+        with guards.watching_call():
+            torch.nn.functional.embedding_bag(index, b, offsets, mode="sum", per_sample_weights=a.reshape(-1))
+    assert len(violations) == 1 and "embedding_bag" in violations[0]
