@@ -8,6 +8,7 @@ are about the sandbox switch it off, so that they show the fence itself holds.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import sys
@@ -114,6 +115,18 @@ def test_an_assembler_flood_is_bounded_and_the_candidates(unscreened):
     assert result.outcome is nvcc.CompileOutcome.TIMEOUT, result.outcome
     assert result.output_bytes > nvcc.OUTPUT_CAP       # it did flood ...
     assert len(result.diagnostics) <= nvcc.DIAGNOSTIC_CHARS + 200  # ... and only a little was kept
+
+
+@needs_nvcc
+def test_an_assembler_memory_bomb_is_bounded_and_the_candidates(unscreened, monkeypatch):
+    # .rept 10^8 makes the assembler hold the whole expansion in memory: 4 GB and rising on the host
+    monkeypatch.setattr(tools, "LIMITS", dataclasses.replace(tools.LIMITS, memory_mb=768))  # sooner, same fence
+    bomb = 'void host_side() { asm(".rept 100000000\\n.byte 0\\n.endr"); }\n' + KERNEL
+    started = time.monotonic()
+    result = nvcc.compile_object(bomb, NVCC, timeout=90)
+    assert result.outcome is nvcc.CompileOutcome.ERRORS, result
+    assert time.monotonic() - started < 60
+    assert "memory" in result.diagnostics or "Killed" in result.diagnostics
 
 
 @needs_nvcc

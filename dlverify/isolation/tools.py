@@ -68,7 +68,7 @@ def _step(header: dict, payload: bytes) -> StepResult:
 
 
 def run_tools(files: dict[str, str], steps: list[Step], *, env: dict[str, str], deadline: float,
-              readable: list[Path], limits: Limits = LIMITS) -> ToolRun:
+              readable: list[Path], limits: Limits | None = None) -> ToolRun:
     """Write `files` into a job folder and run `steps` on them in the sandbox, in order.
 
     `readable`: host folders the commands need beyond the system ones (a toolkit under /opt).
@@ -90,7 +90,7 @@ def run_tools(files: dict[str, str], steps: list[Step], *, env: dict[str, str], 
         os.chmod(folder / "request.json", 0o644)
         spec = launcher.LaunchSpec(
             child_script=paths.sandbox_dir() / "run_tools.py", argv=[str(folder / "request.json")],
-            readable=[paths.sandbox_dir(), folder, *readable], limits=limits, env=env, deadline=deadline,
+            readable=[paths.sandbox_dir(), folder, *readable], limits=limits or LIMITS, env=env, deadline=deadline,
             framework="numpy")  # the smallest set of packages: the script needs the standard library only
         evidence = launcher.launch(spec)
     finally:
