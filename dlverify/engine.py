@@ -86,12 +86,14 @@ def _grade(exercise: Exercise, submission: Submission, device: str, sandbox: str
         return _finish(result, Status.REJECTED, f"rule broken: {found[0][1]}")
 
     ctx = pack.context(device)
+    # One deadline for the whole grading: a pack's compile precheck counts against the wall time too.
+    deadline = time.monotonic() + exercise.limits.wall_seconds
     if exercise.needs_gpu and device == "cpu":
-        return _cpu_fallback(result, pack, submission, ctx)
+        return _cpu_fallback(result, pack, submission, ctx, deadline)
     precheck = getattr(pack.grader, "precheck", None)
     if precheck is not None:
-        # A pack's own static screen (cuda_matmul: the CUDA source compiles and calls no library).
-        status, message, _ = precheck(submission.source, ctx)
+        # A pack's own static screen (cuda_matmul: the CUDA source compiles, in the sandbox, and calls no library).
+        status, message, _ = precheck(submission.source, ctx, deadline=deadline)
         if status in ("failed", "rejected"):
             result.cases.append(CaseResult("precheck", CaseStatus(status), message))
             return _finish(result, Status(status), message)
@@ -107,7 +109,6 @@ def _grade(exercise: Exercise, submission: Submission, device: str, sandbox: str
         job = build_job(exercise, pack, submission.source, device, secret or new_run_secret(), throughput=throughput)
     job.gpu = gpu
     try:
-        deadline = time.monotonic() + exercise.limits.wall_seconds
         evidence = _run_cases(job, exercise, device, deadline, progress, result, launcher)
         phases.from_runs(result.phases, evidence, {p.case.name for p in job.sent})
         fault = machine_fault(evidence)
@@ -374,14 +375,15 @@ def _headline(message: str) -> str:
     return lines[0]
 
 
-def _cpu_fallback(result: GradeResult, pack: Pack, submission: Submission, ctx: GraderContext) -> GradeResult:
+def _cpu_fallback(result: GradeResult, pack: Pack, submission: Submission, ctx: GraderContext,
+                  deadline: float) -> GradeResult:
     """A GPU-only exercise on a machine without one: what can be checked without running it."""
     hook = getattr(pack.grader, "cpu_fallback", None)
     reason = "no CUDA device here: the kernel cannot be run, so correctness and speed are not verified"
     if hook is None:
         result.not_verified.append(NotVerified("all cases", reason))
         return _finish(result, Status.NOT_VERIFIED, reason)
-    status, message, notes = hook(submission.source, ctx)
+    status, message, notes = hook(submission.source, ctx, deadline=deadline)
     for note in notes:
         result.not_verified.append(NotVerified(str(note.get("what", "")), str(note.get("reason", ""))))
     final = {"failed": Status.FAILED, "rejected": Status.REJECTED}.get(status, Status.NOT_VERIFIED)

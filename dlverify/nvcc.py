@@ -1,20 +1,23 @@
-"""Compiling a candidate's CUDA source on the host with nvcc, without running it.
+"""Compiling a candidate's CUDA source with nvcc, in the sandbox, without running it.
 
 A CUDA exercise graded on a machine with no GPU can still be compiled: nvcc
 turns the source into an object file and nothing of it ever runs. The source
-is hostile, though, and a compiler reads whatever files the source names and
+is hostile, though: a compiler reads whatever files the source names and
 prints them back in its diagnostics (`#include "/etc/passwd"`, or a hidden
-cases file, comes back as "error: ..." with the lines quoted). So:
+cases file, comes back as "error: ..." with the lines quoted), and an
+assembler reads, repeats and prints without bound (`asm(".incbin ...")`,
+`.rept`, `.print`). So:
 
 1. `screen_source` reads the source first and refuses anything that makes the
    compiler open a file of the candidate's choosing: only `#include <name>` of
    plain header names, no quoted or computed includes, no `#line` or
-   linemarkers, no `_Pragma`, no `__has_include`.
-2. nvcc runs in an empty temporary folder with a clean environment, rlimits,
-   and a timeout that kills its whole process group (cicc, ptxas, the host
-   compiler).
+   linemarkers, no `_Pragma`, no `__has_include`; inline assembly holds plain
+   PTX instructions only (asm_screen.py).
+2. nvcc runs inside the sandbox (isolation/tools.py: the launcher's layers, the
+   system folders and the toolkit read-only, a scratch folder, a clean
+   environment), with its output capped and the grading's deadline over it.
 3. Diagnostics that name any file outside the source and the system headers
-   are withheld, as a second layer behind the screen.
+   are withheld, as a third layer.
 """
 
 from __future__ import annotations
@@ -22,19 +25,21 @@ from __future__ import annotations
 import enum
 import os
 import re
-import resource
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .asm_screen import asm_refusal
+from .isolation import launcher, tools
+from .isolation.bwrap import SYSTEM_READ
+
 DIAGNOSTIC_LINES = 30      # what a report shows of nvcc's output: its first errors matter
 DIAGNOSTIC_CHARS = 3000
-DATA_LIMIT = 4 << 30       # RLIMIT_DATA per compiler process: cicc on a plain kernel needs ~200 MiB
-FILE_LIMIT = 256 << 20     # RLIMIT_FSIZE: intermediate files of an honest source are a few MiB
+OUTPUT_CAP = tools.OUTPUT_CAP  # bytes of nvcc's output kept at all; the rest is counted, not stored
+NM_SECONDS = 30.0
 
 
 class CompileOutcome(str, enum.Enum):
@@ -74,6 +79,7 @@ class CompileResult:
     defined_symbols: list[str] = field(default_factory=list)     # demangled, from `nm`
     undefined_symbols: list[str] = field(default_factory=list)   # what it needs from elsewhere
     includes: tuple[str, ...] = ()    # the headers the source includes, as written
+    output_bytes: int = 0             # all that nvcc printed, of which OUTPUT_CAP bytes were kept
 
     @property
     def ok(self) -> bool:
@@ -249,33 +255,13 @@ def screen_source(source: str) -> Screen:
             includes.append(header.group(1))
             continue
         return Screen(f"line {number}: the #{name} directive is not accepted")
+    refusal = asm_refusal(code)
+    if refusal:
+        return Screen(refusal)
     return Screen(None, tuple(includes))
 
 
 # ---------------------------------------------------------------- compiling
-
-def _limits(cpu_seconds: int):
-    def apply() -> None:
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
-        resource.setrlimit(resource.RLIMIT_DATA, (DATA_LIMIT, DATA_LIMIT))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_LIMIT, FILE_LIMIT))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    return apply
-
-
-def _run(argv: list[str], cwd: str, env: dict[str, str], timeout: float) -> tuple[int | None, str]:
-    """Run a compiler in its own process group; on timeout kill the whole group. (None, output) on timeout."""
-    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True,
-                            preexec_fn=_limits(int(timeout) + 5))
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-        return proc.returncode, out
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate()
-        return None, out
-
 
 def _kernels(output: str) -> list[KernelInfo]:
     """Parse ptxas's resource report: one 'Compiling entry function' block per __global__ function."""
@@ -302,33 +288,37 @@ def _kernels(output: str) -> list[KernelInfo]:
     return kernels
 
 
-def _demangle(names: list[str], env: dict[str, str]) -> list[str]:
-    cxxfilt = shutil.which("c++filt", path=env["PATH"])
-    if not cxxfilt or not names:
-        return names
-    try:
-        out = subprocess.run([cxxfilt], input="\n".join(names), capture_output=True, text=True, timeout=10, env=env)
-    except (OSError, subprocess.TimeoutExpired):
-        return names
-    lines = out.stdout.splitlines()
-    return lines if len(lines) == len(names) else names
-
-
-def _symbols(obj: Path, env: dict[str, str]) -> tuple[list[str], list[str]]:
-    """(defined, undefined) symbols of the object file, demangled; empty when nm is missing."""
-    nm = shutil.which("nm", path=env["PATH"])
-    if not nm:
-        return [], []
-    try:
-        out = subprocess.run([nm, "-C", str(obj)], capture_output=True, text=True, timeout=30, env=env)
-    except (OSError, subprocess.TimeoutExpired):
-        return [], []
-    defined, undefined = [], []
-    for line in out.stdout.splitlines():
+def _nm_table(text: str) -> list[tuple[str, str]]:
+    """(type letter, name) per symbol line of `nm` output."""
+    rows = []
+    for line in text.splitlines():
         match = re.match(r"\s*(?:[0-9a-fA-F]+\s+)?([A-Za-z?])\s+(.+)$", line)
         if match:
-            (undefined if match.group(1) in "Uvw" else defined).append(match.group(2))
-    return defined, undefined
+            rows.append((match.group(1), match.group(2)))
+    return rows
+
+
+def _symbols(mangled: str, demangled: str) -> tuple[list[str], list[str], dict[str, str]]:
+    """(defined, undefined) symbols, demangled, and each mangled name's demangled one, from the
+    object file's `nm` and `nm -C` (the same lines in the same order)."""
+    plain, named = _nm_table(mangled), _nm_table(demangled)
+    names = {m: d for (_, m), (_, d) in zip(plain, named)} if len(plain) == len(named) else {}
+    defined = [name for kind, name in named if kind not in "Uvw"]
+    undefined = [name for kind, name in named if kind in "Uvw"]
+    return defined, undefined, names
+
+
+def toolchain_paths(nvcc: Nvcc) -> list[Path]:
+    """What the compile reads beyond the sandbox's system folders: the toolkit, nvcc and the host
+    compiler wherever they are installed (a toolkit under /opt), never a top-level folder whole."""
+    wanted = {Path(nvcc.root), Path(os.path.realpath(nvcc.path)).parent.parent}
+    for name in ("gcc", "g++", "cc", "c++"):
+        found = shutil.which(name)
+        if found:
+            wanted.add(Path(os.path.realpath(found)).parent.parent)
+    system = [str(p) for p in SYSTEM_READ]
+    return sorted(p for p in wanted if len(p.parts) >= 3 and p.is_dir()
+                  and not any(str(p) == root or str(p).startswith(root + os.sep) for root in system))
 
 
 _LOCATION = re.compile(r"(?:In file included from |\s*from )?([^\s(:][^(:\n]*?)(?:\(\d+\)|:\d+(?::\d+)?)[:,]")
@@ -353,36 +343,62 @@ def _diagnostics(output: str, tmp: str, filename: str, allowed_roots: list[str])
 
 
 def compile_object(source: str, nvcc: Nvcc, *, arch: str = "sm_90", flags: tuple[str, ...] = (),
-                   timeout: float = 120.0, filename: str = "source.cu") -> CompileResult:
-    """`nvcc -c -arch=<arch>` of a screened source in a fresh temp folder; nothing it produces is run."""
+                   timeout: float = 120.0, filename: str = "source.cu", deadline: float | None = None
+                   ) -> CompileResult:
+    """`nvcc -c -arch=<arch>` of a screened source, in the sandbox; nothing it produces is run.
+
+    The compile ends by `timeout` seconds, and by `deadline` (time.monotonic()) when given: the
+    grading's own, so that the compile counts against the exercise's wall time.
+    """
     started = time.monotonic()
     screen = screen_source(source)
     if screen.refusal:
         return CompileResult(CompileOutcome.REFUSED, screen.refusal)
-    filename = re.sub(r"[^A-Za-z0-9_.]", "_", filename)
-    with tempfile.TemporaryDirectory(prefix="dlverify-nvcc-") as tmp:
-        tmp = os.path.realpath(tmp)
-        src = Path(tmp) / filename
-        # the same line ends the screen read: a lone \r is a line end to gcc and to the screen alike
-        src.write_text(source.replace("\r\n", "\n").replace("\r", "\n"), encoding="utf-8")
-        obj = Path(tmp) / "out.o"
-        env = _clean_env(nvcc.path, tmp)
-        argv = [nvcc.path, "-c", f"-arch={arch}", "--resource-usage", *flags, filename, "-o", obj.name]
-        try:
-            code, output = _run(argv, tmp, env, timeout)
-        except OSError as exc:
-            return CompileResult(CompileOutcome.UNAVAILABLE, f"could not start nvcc: {exc}",
-                                 time.monotonic() - started)
-        roots = [tmp, nvcc.root, "/usr/include", "/usr/lib/gcc", "/usr/local/include"]
-        diagnostics = _diagnostics(output, tmp, filename, [os.path.realpath(r) for r in roots])
-        seconds = time.monotonic() - started
-        if code is None:
-            return CompileResult(CompileOutcome.TIMEOUT, diagnostics, seconds, includes=screen.includes)
-        if code != 0 or not obj.is_file():
-            return CompileResult(CompileOutcome.ERRORS, diagnostics, seconds, includes=screen.includes)
-        kernels = _kernels(output)
-        names = _demangle([k.name for k in kernels], env)
-        kernels = [KernelInfo(n, k.registers, k.shared_bytes, k.spill_bytes) for n, k in zip(names, kernels)]
-        defined, undefined = _symbols(obj, env)
-        return CompileResult(CompileOutcome.OK, diagnostics, time.monotonic() - started, kernels,
-                             defined, undefined, screen.includes)
+    filename = re.sub(r"[^A-Za-z0-9_.]", "_", filename).lstrip(".") or "source.cu"
+    end = started + timeout if deadline is None else min(deadline, started + timeout)
+    # the same line ends the screen read: a lone \r is a line end to gcc and to the screen alike
+    text = source.replace("\r\n", "\n").replace("\r", "\n")
+    steps = [tools.Step([nvcc.path, "-c", f"-arch={arch}", "--resource-usage", *flags, filename, "-o", "out.o"],
+                        timeout),
+             tools.Step(["nm", "out.o"], NM_SECONDS, needs_ok=True),
+             tools.Step(["nm", "-C", "out.o"], NM_SECONDS, needs_ok=True)]
+    try:
+        run = tools.run_tools({filename: text}, steps, env=_clean_env(nvcc.path, "/tmp"), deadline=end,
+                              readable=toolchain_paths(nvcc))
+    except launcher.SandboxUnavailable as exc:
+        return CompileResult(CompileOutcome.UNAVAILABLE, f"the compile's sandbox could not start: {exc}",
+                             time.monotonic() - started)
+
+    def result(outcome: CompileOutcome, diagnostics: str, **more) -> CompileResult:
+        return CompileResult(outcome, diagnostics, time.monotonic() - started, includes=screen.includes,
+                             output_bytes=run.steps[0].output_bytes if run.steps else 0, **more)
+
+    if not run.steps:
+        if run.timed_out:
+            return result(CompileOutcome.TIMEOUT, "")
+        if run.out_of_memory:
+            return result(CompileOutcome.ERRORS, f"nvcc ran out of memory ({tools.LIMITS.memory_mb} MiB)")
+        return result(CompileOutcome.UNAVAILABLE, f"the compile's sandbox reported nothing: {run.problem}")
+    compiled = run.steps[0]
+    if not compiled.started:
+        return result(CompileOutcome.UNAVAILABLE, compiled.output)
+    roots = [run.build, nvcc.root, "/usr/include", "/usr/lib/gcc", "/usr/local/include"]
+    diagnostics = _diagnostics(compiled.output, run.build, filename, [os.path.realpath(r) for r in roots if r])
+    if compiled.output_bytes > len(compiled.output.encode("utf-8", errors="replace")):
+        diagnostics += f"\n... (nvcc printed {compiled.output_bytes} bytes in all)"
+    if compiled.timed_out or (compiled.returncode != 0 and run.timed_out):
+        return result(CompileOutcome.TIMEOUT, diagnostics)
+    if compiled.returncode != 0:
+        if run.out_of_memory:
+            diagnostics = f"nvcc ran out of memory ({tools.LIMITS.memory_mb} MiB)\n{diagnostics}"
+        return result(CompileOutcome.ERRORS, diagnostics)
+    if len(run.steps) < 3 or any(s.returncode != 0 for s in run.steps[1:]):
+        if run.timed_out:
+            return result(CompileOutcome.TIMEOUT, diagnostics)
+        why = next((s.output.strip()[:300] for s in run.steps[1:] if s.returncode != 0), run.problem)
+        return result(CompileOutcome.UNAVAILABLE, f"nm could not list the object file: {why}")
+    defined, undefined, names = _symbols(run.steps[1].output, run.steps[2].output)
+    kernels = [KernelInfo(names.get(k.name, k.name), k.registers, k.shared_bytes, k.spill_bytes)
+               for k in _kernels(compiled.output)]
+    return result(CompileOutcome.OK, diagnostics, kernels=kernels, defined_symbols=defined,
+                  undefined_symbols=undefined)

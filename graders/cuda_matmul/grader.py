@@ -3,8 +3,8 @@
 On a GPU the engine runs the submission in the sandbox and this file checks
 what came back against a float64 A @ B. Without a GPU nothing of the
 submission runs: `cpu_fallback` reads CUDA_SRC out of the file with `ast`
-(never importing it), compiles it with nvcc for sm_90, and reports the
-exercise as not verified, or failed when it does not compile.
+(never importing it), compiles it with nvcc for sm_90 in the sandbox, and
+reports the exercise as not verified, or failed when it does not compile.
 """
 
 from __future__ import annotations
@@ -203,11 +203,12 @@ def _literal(node: ast.expr | None) -> str | None:
     return "".join(parts)
 
 
-def precheck(submission_source: str, ctx: GraderContext, compiler: nvcc.Nvcc | None = None
-             ) -> tuple[str, str, list[dict[str, str]]]:
+def precheck(submission_source: str, ctx: GraderContext, compiler: nvcc.Nvcc | None = None, *,
+             deadline: float | None = None) -> tuple[str, str, list[dict[str, str]]]:
     """Read and compile CUDA_SRC without running anything; with or without a GPU.
 
-    `compiler` is found on this machine when not given. Returns ("ok" | "failed" |
+    `compiler` is found on this machine when not given; nvcc runs in the sandbox and stops at
+    `deadline` (the grading's, time.monotonic()) or after COMPILE_SECONDS. Returns ("ok" | "failed" |
     "rejected" | "not_verified", message, notes): "ok" means it compiled, defines
     the launcher and a kernel, and calls no library GEMM.
     """
@@ -229,7 +230,7 @@ def precheck(submission_source: str, ctx: GraderContext, compiler: nvcc.Nvcc | N
         return "not_verified", "nvcc is not installed here: CUDA_SRC was not compiled", []
     where = f"nvcc {compiler.version}, -arch={ARCH}"
     result = nvcc.compile_object(source + LAUNCHER_DECLARATION, compiler, arch=ARCH, flags=NVCC_FLAGS,
-                                 timeout=COMPILE_SECONDS, filename="CUDA_SRC.cu")
+                                 timeout=COMPILE_SECONDS, filename="CUDA_SRC.cu", deadline=deadline)
     if result.outcome is nvcc.CompileOutcome.UNAVAILABLE:
         return "not_verified", f"nvcc could not be run here ({result.diagnostics}): CUDA_SRC was not compiled", []
     if not result.ok:
@@ -238,7 +239,8 @@ def precheck(submission_source: str, ctx: GraderContext, compiler: nvcc.Nvcc | N
             return "not_verified", (f"nvcc here ({where}) cannot compile a known-good kernel either, so "
                                     f"CUDA_SRC was not judged by it:\n{broken}"), []
     if result.outcome is nvcc.CompileOutcome.TIMEOUT:
-        return "failed", f"CUDA_SRC did not compile within {COMPILE_SECONDS:.0f} s ({where})", []
+        return "failed", (f"CUDA_SRC did not compile within {result.seconds:.0f} s ({where}; the compile "
+                          f"counts against the run's wall time, and stops at {COMPILE_SECONDS:.0f} s)"), []
     if not result.ok:
         declared_at = source.count("\n") + 3
         hint = ("" if f"CUDA_SRC.cu({declared_at})" not in result.diagnostics else
@@ -265,16 +267,18 @@ def precheck(submission_source: str, ctx: GraderContext, compiler: nvcc.Nvcc | N
 @functools.lru_cache(maxsize=8)
 def compiler_problem(compiler: nvcc.Nvcc) -> str | None:
     """Why this nvcc cannot build CONTROL_SOURCE with the grader's flags, or None; asked only after
-    a candidate's source failed, and once per compiler."""
+    a candidate's source failed, and once per compiler. The grader's own check: its time is its
+    own, not the candidate's run's."""
     result = nvcc.compile_object(CONTROL_SOURCE + LAUNCHER_DECLARATION, compiler, arch=ARCH, flags=NVCC_FLAGS,
                                  timeout=COMPILE_SECONDS, filename="control.cu")
     return None if result.ok else (result.diagnostics.strip() or f"nvcc: {result.outcome}")
 
 
-def cpu_fallback(submission_source: str, ctx: GraderContext) -> tuple[str, str, list[dict[str, str]]]:
+def cpu_fallback(submission_source: str, ctx: GraderContext, *, deadline: float | None = None
+                 ) -> tuple[str, str, list[dict[str, str]]]:
     """The engine's hook for a GPU exercise on a machine without a GPU: compile, never pass."""
     compiler = nvcc.find_nvcc()
-    status, message, notes = precheck(submission_source, ctx, compiler)
+    status, message, notes = precheck(submission_source, ctx, compiler, deadline=deadline)
     if status == "not_verified":
         return status, f"no CUDA device, and {message}", notes
     if status != "ok":
