@@ -110,6 +110,7 @@ def build_job(exercise: Exercise, pack: Pack, source: str, device: str, secret: 
             "allowed_imports": None if exercise.rules.allowed_imports is None else list(exercise.rules.allowed_imports),
             "forbidden_ops": list(exercise.rules.forbidden_ops),
             "require_triton_launch": exercise.rules.require_triton_launch,
+            "no_introspection": exercise.rules.any,   # the worker installs attribute_rule's getattr
         },
         "cases": job_cases,
         "bench": job_benches,
