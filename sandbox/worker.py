@@ -157,6 +157,7 @@ def _serve(job, source, requests, replies, runner_pid, sandbox_dir) -> None:
 
     import attribute_rule
     import codec
+    import interpreter_device
     from guards import Guards
 
     io_kind, submission_path = job["io"], job["submission"]
@@ -164,6 +165,7 @@ def _serve(job, source, requests, replies, runner_pid, sandbox_dir) -> None:
         {"type": "violation", "rule": str(rule)[:100], "detail": str(detail)[:300]}))
     guards.install()
     driver = load_driver(job["driver"])
+    interpreter_device.install()  # Triton interpreter on a CPU: device queries answer as a reference GPU
     own_names = attribute_rule.CHECKED if job["rules"].get("no_introspection") else None
     entry_points, device = list(job["entry_points"]), job["device"]
     # The runner's job (every case's parameters, the benchmark's) came along with the fork and
