@@ -147,9 +147,7 @@ def machine_fault(runs: list[RunEvidence]) -> str | None:
 
 
 def _has_rules(exercise: Exercise) -> bool:
-    rules = exercise.rules
-    return bool(rules.forbidden_imports or rules.forbidden_ops or rules.require_triton_launch
-                or rules.allowed_imports is not None or rules.allowed_ops is not None)
+    return exercise.rules.any
 
 
 def _new_result(exercise: Exercise, submission: Submission, device: str, gpu: str | None) -> GradeResult:

@@ -141,6 +141,7 @@ def build_job(exercise: Exercise, pack: Pack, source: str, device: str, secret: 
             "forbidden_ops": list(exercise.rules.forbidden_ops),
             "allowed_ops": None if exercise.rules.allowed_ops is None else list(exercise.rules.allowed_ops),
             "require_triton_launch": exercise.rules.require_triton_launch,
+            "no_introspection": exercise.rules.any,   # the worker installs attribute_rule's getattr
         },
         "cases": job_cases,
         "bench": job_benches,

@@ -39,6 +39,12 @@ class Rules:
     allowed_ops: tuple[str, ...] | None = None
     require_triton_launch: bool = False
 
+    @property
+    def any(self) -> bool:
+        """Whether there are rules to protect, and so the no-introspection rule binds."""
+        return bool(self.forbidden_imports or self.forbidden_ops or self.require_triton_launch
+                    or self.allowed_imports is not None or self.allowed_ops is not None)
+
 
 @dataclass(frozen=True)
 class Exercise:

@@ -124,9 +124,10 @@ def cuda_rewrites(pid: int) -> list[str]:
     return [f"/proc/{pid}/task"]
 
 
-def load_submission(path: str, source: str):
+def load_submission(path: str, source: str, own_names: dict | None = None):
     module = types.ModuleType("submission")
     module.__file__ = path
+    module.__dict__.update(own_names or {})  # attribute_rule's getattr & co., where the exercise has rules
     sys.modules["submission"] = module
     # The worker cannot read the job folder, so tracebacks get the source from memory.
     linecache.cache[path] = (len(source), None, source.splitlines(True), path)
@@ -175,7 +176,9 @@ def _serve(job, source, requests, replies, runner_pid, sandbox_dir) -> None:
     if found:
         return
 
+    import attribute_rule
     import codec
+    import interpreter_device
     from guards import Guards
 
     io_kind, submission_path = job["io"], job["submission"]
@@ -183,6 +186,8 @@ def _serve(job, source, requests, replies, runner_pid, sandbox_dir) -> None:
         {"type": "violation", "rule": str(rule)[:100], "detail": str(detail)[:300]}))
     guards.install()
     driver = load_driver(job["driver"])
+    interpreter_device.install()  # Triton interpreter on a CPU: device queries answer as a reference GPU
+    own_names = attribute_rule.CHECKED if job["rules"].get("no_introspection") else None
     entry_points, device = list(job["entry_points"]), job["device"]
     # The runner's job (every case's parameters, the benchmark's) came along with the fork and
     # is reachable from its frames: empty it in this process before any candidate code runs.
@@ -193,7 +198,7 @@ def _serve(job, source, requests, replies, runner_pid, sandbox_dir) -> None:
     del job
 
     try:
-        module = load_submission(submission_path, source)
+        module = load_submission(submission_path, source, own_names)
     except BaseException as exc:  # noqa: BLE001 - everything the candidate raises is data
         out.send({"type": "load_error", "kind": error_kind(exc), "message": trimmed_traceback(exc, submission_path)})
         return

@@ -453,3 +453,25 @@ def test_kernel_file_benchmark_is_skipped_without_a_gpu(kernel_file, capsys):
         pytest.skip("a GPU is here: the benchmark would run")
     kernel_file.benchmark()
     assert "skipped" in capsys.readouterr().out
+
+
+def test_tutorial_style_device_queries_grade_on_the_cpu():
+    """Triton's tutorial sizes its grid from the GPU (SMs, registers, shared memory, a warmup
+    compile's n_regs). Under the interpreter those answer as the reference GPU, so the code passes."""
+    from dlverify.engine import grade
+
+    honest = paths.data_root() / "tests" / "honest" / "triton_tutorial_softmax.py"
+    result = grade(EXERCISE, honest, device="cpu", throughput=False)
+    assert result.status.value == "passed", result.summary
+
+
+def test_reference_gpu_figures_are_the_h100s():
+    spec = importlib.util.spec_from_file_location("_test_interpreter_device", paths.sandbox_dir() / "interpreter_device.py")
+    device = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(device)
+    props = device.torch_properties()
+    assert (props.multi_processor_count, props.regs_per_multiprocessor, props.warp_size) == (132, 65536, 32)
+    assert props.max_shared_memory_per_block_optin == props.shared_memory_per_block_optin == 232448
+    assert device.TRITON_PROPERTIES["multiprocessor_count"] == 132
+    assert device.TRITON_PROPERTIES["max_num_regs"] == 65536
+    assert device.TRITON_PROPERTIES["max_shared_mem"] == 232448 and device.TRITON_PROPERTIES["warpSize"] == 32

@@ -8,6 +8,7 @@ import shutil
 import pytest
 import yaml
 
+from dlverify import paths
 from dlverify.registry import EXERCISE_IDS
 from dlverify.verdict.catalogue import DATA_DIR, CatalogueError, load_catalogue
 
@@ -114,3 +115,15 @@ def test_a_new_pack_is_one_line_of_yaml(tmp_path):
     skills = score_skills(Answers.from_dict(answers_dict()), results, cat)
     assert skills["cnn"].evidence == "verified"
     assert score_skills(Answers.from_dict(answers_dict()), results, load_catalogue())["cnn"].evidence == "unverified"
+
+
+def test_each_readme_shows_the_skills_its_exercise_verifies():
+    cat = load_catalogue()
+    for exercise_id in EXERCISE_IDS:
+        titles = "; ".join(s.title for s in cat.verified_by(exercise_id))
+        text = (paths.exercises_dir() / exercise_id / "README.md").read_text()
+        assert f"**Skills a pass verifies** (`dlverify verdict`): {titles}." in text, exercise_id
+
+
+def test_deriving_backprop_is_evidence_of_the_mathematics():
+    assert "backprop_mlp" in load_catalogue().skills["mathematics"].exercises

@@ -105,7 +105,40 @@ def test_verdict_usage_errors_are_one_line(tmp_path, results_dir):
     (tmp_path / "afile").write_text("x")
     _one_line_usage(run_cli(tmp_path, "verdict", "--answers", str(SAMPLE_ANSWERS), "--results", "results",
                             "--json", "afile/r.json"), "cannot write")
-    _one_line_usage(run_cli(tmp_path, "verdict", "--answers", str(SAMPLE_ANSWERS)), "--results")
+    (tmp_path / "notes.txt").write_text("x")
+    _one_line_usage(run_cli(tmp_path, "verdict", "--answers", str(SAMPLE_ANSWERS), "--results", "nowhere"),
+                    "nowhere: no such file or folder")
+
+
+def _claims_only_report(run: Run, report_file: Path) -> dict:
+    assert run.code == 0, run.err
+    assert "claims-only verdict, every claim counted at x0.7" in run.out
+    report = json.loads(report_file.read_text())
+    assert report["verdict"] in ("NEARLY_QUALIFIED", "SIGNIFICANT_GAPS")   # a verdict, on claims alone
+    assert report["exercises"] == [] and report["calibration"]["checked"] == 0
+    assert report["calibration"]["percent"] is None
+    assert report["calibration"]["summary"].startswith("Nothing checked")
+    assert report["model"]["unverified_factor"] == 0.7
+    assert {s["evidence"] for s in report["skills"]} == {"unverified"}
+    return report
+
+
+@pytest.mark.parametrize("results", [[], ["empty"]], ids=["no --results", "an empty folder"])
+def test_verdict_on_claims_alone(tmp_path, results):
+    (tmp_path / "empty").mkdir()
+    argv = ["verdict", "--answers", str(SAMPLE_ANSWERS), "--json", "r.json"]
+    if results:
+        argv += ["--results", *results]
+    report = _claims_only_report(run_cli(tmp_path, *argv), tmp_path / "r.json")
+    # the first action: the exercise whose pass would verify the most of the role's weight
+    first = report["roadmap"]["next_action"]
+    assert first.startswith("Submit the `backprop_mlp` exercise"), first
+
+
+def test_assess_on_claims_alone(tmp_path):
+    run = run_cli(tmp_path, "assess", "--answers", str(SAMPLE_ANSWERS), "--json", "r.json", grade=fake_grade([]))
+    report = _claims_only_report(run, tmp_path / "r.json")
+    assert report["roadmap"]["next_action"].startswith("Submit the `backprop_mlp` exercise")
 
 
 def _submissions(tmp_path, names):

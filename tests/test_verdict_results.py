@@ -111,7 +111,6 @@ def test_two_results_for_one_exercise_empty_folder_and_missing_path(tmp_path):
         load_results([a, b])
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(ResultsError, match="empty: no \\*.json grader results in this folder"):
-        load_results([empty])
+    assert load_results([empty]) == {}   # no results: a claims-only verdict
     with pytest.raises(ResultsError, match="nope: no such file or folder"):
         load_results([tmp_path / "nope"])

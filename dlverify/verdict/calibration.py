@@ -43,7 +43,8 @@ def calibrate(skills: dict[str, SkillScore], tolerance: float) -> Calibration:
               for k in ("over-claimed", "under-claimed", "consistent", "unverified")}
     if not checked:
         return Calibration(labels, 0, None, None, counts,
-                           "No exercise was graded, so no claim could be checked: every skill rests on self-report.")
+                           "Nothing checked: no exercise was graded, so no claim could be checked and every skill "
+                           "rests on self-report.")
     diffs = [s.claimed - s.verified for s in checked]
     percent = round(100.0 * (1.0 - sum(abs(d) for d in diffs) / len(diffs)), 1)
     bias = round(sum(diffs) / len(diffs), 3)

@@ -144,6 +144,10 @@ class Catalogue:
                 seen.setdefault(ex)
         return tuple(seen)
 
+    def verified_by(self, exercise: str) -> list[Skill]:
+        """The skills a pass in `exercise` verifies, in catalogue order (each README lists them)."""
+        return [s for s in self.skills.values() if exercise in s.exercises]
+
     def skills_for_tag(self, tag: str) -> list[Skill]:
         """Skills an exercise manifest may mean by `tag` (a skill id or one of its tags)."""
         return [s for s in self.skills.values() if tag == s.id or tag in s.tags]

@@ -38,8 +38,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("verdict", help="combine questionnaire answers and grader results into a verdict",
                               description="Weigh the self-report against graded evidence for a role profile.")
     p.add_argument("--answers", required=True, type=Path, metavar="FILE", help="answers file (YAML or JSON)")
-    p.add_argument("--results", required=True, nargs="+", type=Path, metavar="DIR_OR_FILE",
-                   help="grader result JSON files, or folders of them")
+    p.add_argument("--results", nargs="*", default=[], type=Path, metavar="DIR_OR_FILE",
+                   help="grader result JSON files, or folders of them; without any, a claims-only verdict "
+                        "(every claim discounted as unverified)")
     _report_options(p)
     p.set_defaults(func=cmd_verdict)
 
@@ -151,6 +152,14 @@ def _run(env, handler: Callable[[], int]) -> int:
 
 # --- verdict -------------------------------------------------------------------------
 
+def _claims_only(env) -> None:
+    from .catalogue import default_catalogue
+
+    factor = default_catalogue().evidence.unverified_factor
+    env.console.print(f"no grader results: a claims-only verdict, every claim counted at x{factor:g} "
+                      f"(the discount for evidence nobody checked)", highlight=False)
+
+
 def cmd_verdict(args, env) -> int:
     def go() -> int:
         _check_role(args.role)
@@ -159,6 +168,8 @@ def cmd_verdict(args, env) -> int:
             results = load_results([_path(env, p) for p in args.results])
         except ResultsError as exc:
             raise Usage(str(exc)) from None
+        if not results:
+            _claims_only(env)
         return _finish(env, args, answers, results, args.role, {"json": args.json, "md": args.md, "html": args.html})
     return _run(env, go)
 
@@ -310,7 +321,7 @@ def cmd_assess(args, env) -> int:
             env.console.print(f"ignored {markup(name)}: not an exercise id with .py or .ipynb", highlight=False)
         docs = _grade_all(env, submissions, args.device, args.jobs) if submissions else {}
         if not submissions:
-            env.console.print("no submissions given: every claim stays unverified", highlight=False)
+            _claims_only(env)
         _write_results(env, args.results_out, docs)
         results = results_from_dicts([(f"{ex} result", d) for ex, d in docs.items()], known)
         return _finish(env, args, answers, results, args.role, {"json": args.json, "md": args.md, "html": args.html})

@@ -45,6 +45,21 @@ def rank_gaps(gaps: dict[str, float], cat: Catalogue, role: Role) -> list[GapIte
     return [GapItem(k, titles[k], gaps[k]) for k in ranked]
 
 
+def exercise_weight(exercise: str, skills: dict[str, SkillScore], role: Role) -> float:
+    """The share of the role's criteria weight a pass in `exercise` would verify: each skill it
+    evidences that nothing has verified yet, at that skill's share of every criterion naming it."""
+    weight = 0.0
+    for c in role.criteria:
+        if c.fact or not c.skills:
+            continue
+        wsum = sum(w for _, w in c.skills) or 1.0
+        for sid, w in c.skills:
+            s = skills.get(sid)
+            if s is not None and s.verified is None and any(e.exercise == exercise for e in s.exercises):
+                weight += c.weight * w / wsum
+    return weight
+
+
 def _evidence_steps(skills: dict[str, SkillScore], ranked: list[GapItem], role: Role) -> list[str]:
     """Fix what failed, then submit exercises for must-haves and for claims nothing checked."""
     rank = {g.id: i for i, g in enumerate(ranked)}
@@ -59,23 +74,25 @@ def _evidence_steps(skills: dict[str, SkillScore], ranked: list[GapItem], role: 
                 steps.append(f"Fix your `{e.exercise}` submission and grade it again with "
                              f"`dlverify grade {e.exercise} <file>`{why}.")
     for must in (True, False):
-        for s in by_gap:
-            if (s.id in role.must_verify) != must or s.evidence != "unverified":
+        # Each exercise once, the one that would verify the most of the role's weight first.
+        eligible = [sk for sk in by_gap if (sk.id in role.must_verify) == must and sk.evidence == "unverified"
+                    and (must or sk.claimed >= 0.5)]
+        offers = []
+        for order, sk in enumerate(eligible):
+            for e in sk.exercises:
+                if e.outcome in ("not_submitted", "unverified") and e.exercise not in done:
+                    offers.append((-exercise_weight(e.exercise, skills, role), order, sk, e))
+        for _, _, sk, e in sorted(offers, key=lambda o: o[:2]):
+            if e.exercise in done:
                 continue
-            if not must and s.claimed < 0.5:
-                continue
-            for e in s.exercises:
-                if e.outcome not in ("not_submitted", "unverified") or e.exercise in done:
-                    continue
-                done.add(e.exercise)
-                why = ("a must-have that has to be verified before the verdict can read QUALIFIED NOW"
-                       if must else f"your answers put it at {s.claimed * 10:.0f}/10 and nothing has checked that yet")
-                if e.outcome == "not_submitted":
-                    steps.append(f"Submit the `{e.exercise}` exercise to back your claim on {s.title} with "
-                                 f"evidence - {why}.")
-                else:   # graded, but nothing was decided (grader error, no GPU here)
-                    steps.append(f"Grade `{e.exercise}` again where it can run - {e.note}; {why}.")
-                break
+            done.add(e.exercise)
+            why = ("a must-have that has to be verified before the verdict can read QUALIFIED NOW"
+                   if must else f"your answers put it at {sk.claimed * 10:.0f}/10 and nothing has checked that yet")
+            if e.outcome == "not_submitted":
+                steps.append(f"Submit the `{e.exercise}` exercise to back your claim on {sk.title} with "
+                             f"evidence - {why}.")
+            else:   # graded, but nothing was decided (grader error, no GPU here)
+                steps.append(f"Grade `{e.exercise}` again where it can run - {e.note}; {why}.")
     return steps
 
 
