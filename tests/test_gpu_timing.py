@@ -604,7 +604,8 @@ def generated_setup(tmp_path_factory):
 def test_a_generated_bench_sends_seeds_and_times_fresh_inputs_until_precise(generated_setup):
     sub = generated_setup.sub
     assert sub["violations"] == []                     # making the inputs breaks none of the exercise's rules
-    start, end = sub["frames"][0][0], sub["frames"][1][0]
+    by_event = {h["event"]: h for h, _, _ in sub["frames"]}
+    start, end = by_event["gpu_bench_start"], by_event["gpu_bench_end"]
     assert start["calls_at_most"] == 40
     # more calls than any pool of files gave (7 at most), each on its own input
     assert 1 <= len(end["seconds"]) <= 40 and end["stop"] in ("precise", "pool", "time")
