@@ -82,43 +82,87 @@ def compare_arrays(
     if got_dtype != want_dtype:
         return Check(False, f"{name}: dtype {got_dtype}, expected {want_dtype}")
     try:
-        got64 = _as_numpy64(got)
+        got_shape, want_shape = tuple(got.shape), tuple(want.shape)
+        got_flat, want_flat = _flat(got), _flat(want)
     except Exception as exc:  # noqa: BLE001 - an output we cannot read is the candidate's failure
         return Check(False, f"{name}: cannot be read as numbers ({type(exc).__name__})")
-    want64 = _as_numpy64(want)
-    if tuple(got64.shape) != tuple(want64.shape):
-        return Check(False, f"{name}: shape {tuple(got64.shape)}, expected {tuple(want64.shape)}")
-    if got64.size == 0:
+    if got_shape != want_shape:
+        return Check(False, f"{name}: shape {got_shape}, expected {want_shape}")
+    size = int(np.prod(want_shape, dtype=np.int64)) if want_shape else 1
+    if size == 0:
         return Check(True, max_abs_error=0.0, max_rel_error=0.0)
-    got_finite = np.isfinite(got64)
-    want_finite = np.isfinite(want64)
-    if not np.array_equal(got_finite, want_finite):
-        bad = int(np.count_nonzero(got_finite != want_finite))
-        kind = "NaN or inf" if not got_finite.all() else "finite values where the reference is not"
-        return Check(False, f"{name}: {bad} element(s) are {kind}")
-    nonfinite_mismatch = ~want_finite & (got64 != want64) & ~(np.isnan(got64) & np.isnan(want64))
-    if nonfinite_mismatch.any():
+    try:
+        tally = _Tally(atol, rtol)
+        for begin in range(0, size, CHUNK):
+            tally.add(begin, _as_numpy64(got_flat[begin:begin + CHUNK]), _as_numpy64(want_flat[begin:begin + CHUNK]))
+    except Exception as exc:  # noqa: BLE001
+        return Check(False, f"{name}: cannot be read as numbers ({type(exc).__name__})")
+    if tally.finite_mismatches:
+        kind = "NaN or inf" if tally.got_nonfinite else "finite values where the reference is not"
+        return Check(False, f"{name}: {tally.finite_mismatches} element(s) are {kind}")
+    if tally.nonfinite_differ:
         return Check(False, f"{name}: non-finite values differ from the reference")
-    g = np.where(want_finite, got64, 0.0)
-    w = np.where(want_finite, want64, 0.0)
-    # A candidate's 1e308 against the reference's -1e308 overflows to inf: an error beyond any
-    # tolerance (so a failure), never a warning or an exception.
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        diff = np.abs(g - w)
-        max_abs = float(diff.max())
-        max_rel = float((diff / np.maximum(np.abs(w), 1e-12)).max())
-        allowed = atol + rtol * np.abs(w)
-        over = ~(diff <= allowed)
-    if over.any():
-        with np.errstate(over="ignore", invalid="ignore"):
-            idx = np.unravel_index(int(np.argmax(np.where(over, diff - allowed, -np.inf))), diff.shape)
+    if tally.over:
+        idx = np.unravel_index(tally.worst_index, want_shape) if want_shape else ()
         return Check(
             False,
-            f"{name}: {int(over.sum())} of {diff.size} elements outside atol={atol:g}, rtol={rtol:g} "
-            f"(worst at {tuple(int(i) for i in idx)}: got {g[idx]:.10g}, expected {w[idx]:.10g})",
-            max_abs, max_rel,
+            f"{name}: {tally.over} of {size} elements outside atol={atol:g}, rtol={rtol:g} "
+            f"(worst at {tuple(int(i) for i in idx)}: got {tally.worst_got:.10g}, expected {tally.worst_want:.10g})",
+            tally.max_abs, tally.max_rel,
         )
-    return Check(True, "", max_abs, max_rel)
+    return Check(True, "", tally.max_abs, tally.max_rel)
+
+
+# Elements compared at a time: the same verdict as one pass over everything, without float64
+# copies of whole outputs (a 4096 x 32768 output is 1 GiB in float64, and each step made more).
+CHUNK = 1 << 22
+
+
+def _flat(value: Any):
+    """A flat view (or copy) of a tensor or array, sliced chunk by chunk later."""
+    if type(value) is np.ndarray:
+        return value.reshape(-1)
+    return value.detach().reshape(-1)
+
+
+class _Tally:
+    """What compare_arrays decides on, gathered chunk by chunk."""
+
+    def __init__(self, atol: float, rtol: float):
+        self.atol, self.rtol = atol, rtol
+        self.finite_mismatches = 0
+        self.got_nonfinite = False
+        self.nonfinite_differ = False
+        self.max_abs = self.max_rel = 0.0
+        self.over = 0
+        self.worst_excess = -np.inf
+        self.worst_index, self.worst_got, self.worst_want = 0, 0.0, 0.0
+
+    def add(self, begin: int, got64: np.ndarray, want64: np.ndarray) -> None:
+        got_finite, want_finite = np.isfinite(got64), np.isfinite(want64)
+        self.got_nonfinite |= not got_finite.all()
+        self.finite_mismatches += int(np.count_nonzero(got_finite != want_finite))
+        if not want_finite.all():
+            mismatch = ~want_finite & (got64 != want64) & ~(np.isnan(got64) & np.isnan(want64))
+            self.nonfinite_differ |= bool(mismatch.any())
+        g = np.where(want_finite, got64, 0.0)
+        w = np.where(want_finite, want64, 0.0)
+        # A candidate's 1e308 against the reference's -1e308 overflows to inf: an error beyond any
+        # tolerance (so a failure), never a warning or an exception.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            diff = np.abs(g - w)
+            self.max_abs = max(self.max_abs, float(diff.max()))
+            self.max_rel = max(self.max_rel, float((diff / np.maximum(np.abs(w), 1e-12)).max()))
+            allowed = self.atol + self.rtol * np.abs(w)
+            over = ~(diff <= allowed)
+            count = int(np.count_nonzero(over))
+            if count:
+                excess = np.where(over, diff - allowed, -np.inf)
+                at = int(np.argmax(excess))
+                if self.over == 0 or excess[at] > self.worst_excess:
+                    self.worst_excess = excess[at]
+                    self.worst_index, self.worst_got, self.worst_want = begin + at, float(g[at]), float(w[at])
+        self.over += count
 
 
 def compare_scalar(name: str, got: Any, want: float, atol: float, rtol: float) -> Check:
