@@ -1,26 +1,55 @@
 #!/usr/bin/env bash
-# Everything that needs a GPU to be checked, in one run on a GPU runner:
-# the gpu-marked tests, the reference kernels against their targets, every
-# reference's figures (three repeats, then graded in the sandbox), each GPU
-# reference graded twice for the 2% repeatability, and the Docker runner when
-# an engine answers.
+# Everything that needs a GPU to be checked, in one run on a GPU runner: the
+# runner's self-check (doctor), the gpu-marked tests, the reference kernels
+# against their targets, every reference's figures (three repeats, then graded
+# in the sandbox), the grader's timings against triton.testing.do_bench, each
+# GPU reference graded twice for the 2% repeatability, and the Docker runner
+# when an engine answers.
 #
 #   bash benchmarks/gpu_acceptance.sh [OUT_DIR]     (default: gpu-acceptance/)
 #
-# Run it from the project root with the project installed with [dev], on an
-# otherwise idle GPU. Every step's log and exit status land in OUT_DIR; the
-# benchmark figures also go to benchmarks/results/<device>.json, to commit.
+# Runs from a plain checkout on an otherwise idle GPU, installed or not: with
+# no dlverify installed, the checkout goes on PYTHONPATH. A bare runner (no
+# network, nothing installed for us) takes what it lacks from offline/ (or
+# OFFLINE=DIR), staged elsewhere by benchmarks/stage_offline.sh: the wheels go
+# into a scratch folder on PYTHONPATH, Debian's bubblewrap is unpacked beside
+# them, and the runner's own environment is left alone. Every step's log and
+# exit status land in OUT_DIR; the benchmark figures also go to
+# benchmarks/results/<device>.json, to commit.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-gpu-acceptance}
-py=${PYTHON:-python}
+py=${PYTHON:-python3}
 gpu=${GPU:-0}
+offline=${OFFLINE:-offline}
+mkdir -p "$out"
+
+if [ -d "$offline" ]; then
+    site="$out/site"
+    if ls "$offline"/*.whl >/dev/null 2>&1; then
+        "$py" -m pip install -q --no-index --no-deps --no-compile --target "$site" "$offline"/*.whl ||
+            { echo "gpu_acceptance: the wheels in $offline/ did not install" >&2; exit 2; }
+    fi
+    if ls "$offline"/bubblewrap_*.deb >/dev/null 2>&1 && ! command -v bwrap >/dev/null; then
+        dpkg -x "$offline"/bubblewrap_*.deb "$out/bwrap" && export PATH="$PWD/$out/bwrap/usr/bin:$PATH"
+    fi
+    export PYTHONPATH="$PWD/$site${PYTHONPATH:+:$PYTHONPATH}"
+fi
+if ! "$py" -c "import dlverify" 2>/dev/null; then
+    export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"   # not installed: the checkout itself
+fi
+missing=$("$py" -c 'import importlib.util as u
+print(" ".join(m for m in ("torch", "triton", "numpy", "nbformat", "rich", "yaml", "pyseccomp") if u.find_spec(m) is None))')
+if [ -n "$missing" ]; then
+    echo "gpu_acceptance: $py cannot import: $missing (stage them with benchmarks/stage_offline.sh)" >&2
+    exit 2
+fi
+command -v bwrap >/dev/null || echo "gpu_acceptance: no bubblewrap here: the sandbox falls back to Landlock and seccomp"
 
 if ! "$py" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
     echo "gpu_acceptance: no CUDA device visible to $py; run this on a GPU runner" >&2
     exit 2
 fi
-mkdir -p "$out"
 failed=()
 
 step() {  # step NAME COMMAND...: run it, keep its log and status, go on either way
@@ -41,11 +70,13 @@ print(subprocess.run(["nvidia-smi", "--query-gpu=driver_version,name", "--format
                      capture_output=True, text=True).stdout.strip())
 EOF
 
-step gpu-tests "$py" -m pytest -q -m gpu tests/
+step doctor "$py" -m dlverify.cli doctor --device cuda --gpu "$gpu" --sandbox local
+step gpu-tests "$py" -m pytest -q -s -p no:cacheprovider -m gpu tests/
 step kernel-triton-softmax "$py" kernels/triton_softmax.py
 step kernel-cuda-matmul "$py" kernels/cuda_matmul.py
 step benchmarks "$py" benchmarks/run.py --repeat 3
 step benchmarks-graded "$py" benchmarks/run.py --graded --out "$out/graded.json"
+step do-bench "$py" benchmarks/do_bench_agreement.py
 
 # The same submission graded twice: throughput within 2%.
 for exercise in triton_softmax attention mixed_precision cuda_matmul; do
