@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None, env: Env | None = None) -> int:
         env.stderr.write("dlverify: interrupted\n")
         return 130
     except Exception as exc:  # a usage error from deeper down, or our own bug
-        from .engine import UsageError
+        from .errors import UsageError
 
         if isinstance(exc, UsageError):
             env.stderr.write(f"dlverify: {plain(exc)}\n")

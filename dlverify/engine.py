@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Callable
 
 from . import paths, phases
+from .errors import GraderFault, UsageError
+from .judge import judge
 from .cases import new_run_secret
-from .compare import Check
 from .isolation.docker import choose_launcher
 from .isolation.launcher import LaunchSpec, RunEvidence, SandboxUnavailable
 from .jobs import Job, build_job, codec, with_submission
@@ -30,8 +31,8 @@ from .result import CaseResult, GradeResult, NotVerified
 from .introspection import violations as introspection_violations
 from .static_rules import violations as static_violations
 from .submission import Submission, read_submission, syntax_error
-from .throughput import measure_throughput
-from .verdicts import death, overall
+from .throughput import measure_host_clocked
+from .evidence import death, overall
 from .environment import child_env, device_info, resolve_device, versions, now_iso
 from .gpus import GpuChoiceError, on_gpu, physical_gpu
 
@@ -43,14 +44,6 @@ Launcher = Callable[[LaunchSpec], RunEvidence]
 
 def _quiet(_: str) -> None:
     pass
-
-
-class UsageError(ValueError):
-    """Bad input from the person running the grader (exit code 2)."""
-
-
-class GraderFault(RuntimeError):
-    """Our own grader code failed (a pack's expected() or check() raised): status `error`."""
 
 
 def grade(exercise_id: str, submission_path: Path | str, *, device: str = "auto", sandbox: str = "auto",
@@ -321,21 +314,14 @@ def _case_outcome(frame, job: Job, pack: Pack, ctx: GraderContext, seconds: floa
     return CaseResult(name, status, check.message, check.max_abs_error, check.max_rel_error, seconds)
 
 
-def judge(pack: Pack, ctx: GraderContext, case, inputs, outputs) -> Check:
-    """The trusted comparison. check() must validate whatever came back, so an
-    exception from it (or from expected()) is our bug: reported as such, never
-    blamed on the candidate."""
-    try:
-        want = pack.grader.expected(case, inputs, ctx)
-        # Shared for every pack: whatever came back must at least have every output.
-        if not isinstance(outputs, dict):
-            return Check(False, f"outputs: expected a dict, got {type(outputs).__name__}")
-        missing = [str(k) for k in want if k not in outputs]
-        if missing:
-            return Check(False, f"missing output(s): {', '.join(missing[:5])}")
-        return pack.grader.check(case, inputs, outputs, want, ctx)
-    except Exception as exc:  # noqa: BLE001
-        raise GraderFault(f"{pack.exercise.id}/{case.name}: {type(exc).__name__}: {str(exc)[:300]}") from exc
+def measure_throughput(job: Job, pack: Pack, ctx: GraderContext, runs: list[RunEvidence],
+                       run_reference: Callable[[], RunEvidence], result: GradeResult):
+    """CUDA events on a GPU (gpu/measure.py), the host's clock on a CPU (throughput.py)."""
+    if ctx.device == "cuda":
+        from .gpu.measure import measure_gpu
+
+        return measure_gpu(job, pack, ctx, runs, run_reference, result)
+    return measure_host_clocked(job, pack, ctx, runs, run_reference, result)
 
 
 def _launch_reference(job: Job, pack: Pack, exercise: Exercise, device: str,

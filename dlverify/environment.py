@@ -9,12 +9,12 @@ import platform
 import sys
 
 from . import __version__
+from .errors import UsageError
+from .machine import cpu_name, driver_version
 from .manifest import Exercise
 
 
 def resolve_device(requested: str, exercise: Exercise) -> str:
-    from .engine import UsageError
-
     if requested not in ("auto", "cpu", "cuda"):
         raise UsageError(f"--device must be auto, cpu or cuda, not {requested!r}")
     has_cuda = cuda_available()
@@ -72,23 +72,10 @@ def device_info(device: str, gpu: str | None = None) -> dict[str, str | None]:
         from .gpus import host_index
 
         index = host_index(gpu) if gpu is not None else torch.cuda.current_device()
-        from .gpu.sol import driver_version
-
         return {"kind": "cuda", "name": torch.cuda.get_device_name(index),
                 "capability": ".".join(map(str, torch.cuda.get_device_capability(index))),
                 "cuda": torch.version.cuda, "driver": driver_version(), "gpu": gpu}
-    return {"kind": "cpu", "name": _cpu_name(), "machine": platform.machine()}
-
-
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
+    return {"kind": "cpu", "name": cpu_name(), "machine": platform.machine()}
 
 
 def _version(dist: str) -> str | None:

@@ -32,7 +32,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from .batch import UNREADABLE, BatchError, Entry, Options, Row, fault_row, grade_to_dict, record
+from .batch.model import UNREADABLE, BatchError, Entry, Options, Row
+from .batch.one import fault_row, grade_to_dict, record
 from .registry import get_exercise
 from .submission import SubmissionError, submission_bytes
 

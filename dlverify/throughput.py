@@ -22,6 +22,7 @@ from .gpu import harness
 from .gpu.score import cpu_score
 from .isolation.launcher import RunEvidence
 from .jobs import Job, codec
+from .judge import judge
 from .outcome import CaseStatus
 from .packs import GraderContext, Pack
 from .result import CaseResult, GradeResult, Throughput
@@ -67,19 +68,8 @@ def bench_errors(frames, job: Job) -> dict[str, tuple[CaseStatus, str]]:
     return errors
 
 
-def measure_throughput(job: Job, pack: Pack, ctx: GraderContext, runs: list[RunEvidence],
-                       run_reference: Callable[[], RunEvidence], result: GradeResult) -> Throughput:
-    if ctx.device == "cuda":
-        from .gpu.measure import measure_gpu
-
-        return measure_gpu(job, pack, ctx, runs, run_reference, result)
-    return measure_host_clocked(job, pack, ctx, runs, run_reference, result)
-
-
 def measure_host_clocked(job: Job, pack: Pack, ctx: GraderContext, runs: list[RunEvidence],
                          run_reference: Callable[[], RunEvidence], result: GradeResult) -> Throughput:
-    from .engine import judge
-
     device = ctx.device
     figure = Throughput(device=device, indicative=device == "cpu")
     frames = [f for run in runs for f in run.frames]

@@ -36,7 +36,6 @@ from __future__ import annotations
 import contextlib
 import math
 import secrets
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable

@@ -87,7 +87,7 @@ def test_oom_killed_container_is_memory(tmp_path, monkeypatch):
     _fake_docker(tmp_path, monkeypatch, 'case "$1" in run) exit 137;; '
                                         'inspect) echo \'{"OOMKilled": true, "ExitCode": 137}\';; esac; exit 0')
     evidence = docker.launch_docker(_spec(tmp_path), gpu=0)
-    from dlverify.verdicts import death
+    from dlverify.evidence import death
 
     status, message = death(evidence, LIMITS)
     assert status.value == "memory" and "1024 MiB" in message

@@ -58,3 +58,44 @@ def test_the_gpu_acceptance_script_parses_and_refuses_a_machine_without_a_gpu():
     done = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=120,
                           env={"PATH": "/usr/bin:/bin", "PYTHON": sys.executable})
     assert done.returncode == 2 and done.stderr.strip().endswith("run this on a GPU runner")
+
+
+def _imports_between_modules(package: Path) -> dict[str, set[str]]:
+    """module -> the package's modules it imports, lazy imports inside functions included."""
+    import ast
+
+    modules = {}
+    for path in package.rglob("*.py"):
+        name = ".".join(path.relative_to(package.parent).with_suffix("").parts)
+        modules[name.removesuffix(".__init__")] = path
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        home = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                base = home.split(".")[: len(home.split(".")) - node.level + 1] if node.level else []
+                target = ".".join(base + ([node.module] if node.module else []))
+                found = [target] + [f"{target}.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.Import):
+                found = [alias.name for alias in node.names]
+            else:
+                continue
+            graph[name] |= {f for f in found if f in modules and f != name}
+    return graph
+
+
+def test_no_import_circles_in_the_host_package():
+    """Every arrow points down (STYLE.md): no module of dlverify/ reaches itself through its imports."""
+    graph = _imports_between_modules(Path(__file__).resolve().parent.parent / "dlverify")
+    circles = []
+    for start in graph:
+        stack, seen = [(start, [start])], set()
+        while stack:
+            node, trail = stack.pop()
+            for nxt in graph[node]:
+                if nxt == start:
+                    circles.append(" -> ".join(trail + [start]))
+                elif nxt not in seen:
+                    seen.add(nxt)
+                    stack.append((nxt, trail + [nxt]))
+    assert not circles, circles[:5]

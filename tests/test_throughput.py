@@ -245,10 +245,12 @@ def test_cache_key_changes_with_driver_and_torch():
 def test_driver_version_reads_the_kernel_module(monkeypatch, tmp_path):
     version = tmp_path / "version"
     version.write_text("NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.54.15  Tue Mar  5 22:23:56 UTC 2024\n")
-    real_path = sol_module.Path
-    monkeypatch.setattr(sol_module, "Path", lambda p: real_path(version) if p == "/proc/driver/nvidia/version"
+    from dlverify import machine
+
+    real_path = machine.Path
+    monkeypatch.setattr(machine, "Path", lambda p: real_path(version) if p == "/proc/driver/nvidia/version"
                         else real_path(p))
-    assert sol_module.driver_version() == "550.54.15"
+    assert sol_module.driver_version() == "550.54.15"   # the speed of light's cache key reads it
 
 
 # ----------------------------------------------------------------------------- work per call

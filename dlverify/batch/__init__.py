@@ -15,7 +15,8 @@ stopped.
 from .find import find_submissions
 from .model import (NO_SUBMISSION, SOLUTION_NAMES, SUFFIXES, SUMMARY_FIELDS, UNREADABLE, BatchError, Entry,
                     Options, Outcome, Row, Skipped)
-from .run import fault_row, grade_to_dict, record, run_batch, run_local
+from .one import fault_row, grade_to_dict, record
+from .run import run_batch, run_local
 from .store import (earlier_result, other_results, result_name, row_from_result, skipped_rows, status_counts,
                     summary_rows, write_result, write_summary)
 

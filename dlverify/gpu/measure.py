@@ -26,6 +26,7 @@ from typing import Any, Callable
 
 from .. import phases
 from ..jobs import Job, PlannedBench, codec
+from ..judge import judge
 from ..outcome import CaseStatus
 from ..packs import GraderContext, Pack
 from ..result import CaseResult, GradeResult, Throughput
@@ -104,8 +105,6 @@ def report_problem(run: GpuRun | None, limit: int) -> tuple[str, str] | None:
 def check_revealed(run: GpuRun, bench: PlannedBench, indices: list[int], pack: Pack, ctx: GraderContext,
                    *, judge_outputs: bool = True) -> tuple[str | None, dict | None]:
     """(problem, one set of outputs): every drawn call came back, matches its digest, and is right."""
-    from ..engine import judge
-
     H = harness()
     slots = H.timed_slots(bench.slots)
     sample = None

@@ -22,12 +22,12 @@ import datetime
 import json
 import os
 import re
-import subprocess
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..machine import cpu_name, driver_version  # noqa: F401  (driver_version: part of this module's interface)
 from . import harness
 from .workload import Work
 
@@ -113,25 +113,6 @@ class SpeedOfLight:
 
 # ----------------------------------------------------------------------------- identity and cache
 
-def driver_version() -> str:
-    """The NVIDIA kernel driver's version ("550.54.15"), or "unknown"."""
-    try:
-        text = Path("/proc/driver/nvidia/version").read_text()
-        found = re.search(r"Kernel Module(?: for \S+)?\s+([0-9][0-9.]+)", text)
-        if found:
-            return found.group(1)
-    except OSError:
-        pass
-    try:
-        done = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
-                              capture_output=True, text=True, timeout=15)
-        if done.returncode == 0 and done.stdout.strip():
-            return done.stdout.strip().splitlines()[0].strip()
-    except (OSError, subprocess.TimeoutExpired):
-        pass
-    return "unknown"
-
-
 def cache_dir() -> Path:
     override = os.environ.get("DLVERIFY_CACHE_DIR")
     if override:
@@ -149,9 +130,7 @@ def _identity(kind: str) -> tuple[str, str, str | None, str]:
 
     if kind == "cuda":
         return torch.cuda.get_device_name(), driver_version(), torch.version.cuda, torch.__version__
-    from ..environment import _cpu_name
-
-    return _cpu_name(), "n/a", None, torch.__version__
+    return cpu_name(), "n/a", None, torch.__version__
 
 
 def speed_of_light(kind: str = "cuda", *, refresh: bool = False, folder: Path | None = None) -> SpeedOfLight:

@@ -242,7 +242,7 @@ def _find_submissions(folder: Path, known: tuple[str, ...]) -> tuple[dict[str, P
 
 def _grade_all(env, submissions: dict[str, Path], device: str, jobs: int) -> dict[str, dict]:
     """Grade side by side; a crash of the grader itself becomes an `error` result (unverified)."""
-    from ..engine import UsageError as EngineUsageError
+    from ..errors import UsageError as EngineUsageError
     from ..submission import SubmissionError
 
     grade = _grade_fn(env)
