@@ -557,6 +557,34 @@ def test_calibration_digests_where_the_worker_did(softmax_setup, monkeypatch):
         assert devices == [want] and result.cases == []
 
 
+def test_the_reference_is_timed_once_per_runner_and_again_when_anything_changes(softmax_setup, tmp_path):
+    from dlverify.gpu.reference_cache import ReferenceCache
+
+    def measure(run_reference, cache):
+        result = GradeResult("triton_softmax", "", "", "", CaseStatus.PASSED, "")
+        return measure_gpu(softmax_setup.job, softmax_setup.pack, softmax_setup.pack.context("cpu"),
+                           [softmax_setup.sub["run"]], run_reference, result, speed_of_light=_cpu_sol,
+                           clock=H.WallClock(), device="cpu", reference_cache=cache)
+
+    runs = []
+
+    def reference():
+        runs.append(1)
+        return softmax_setup.ref["run"]
+
+    cache = ReferenceCache(softmax_setup.pack, {"device": "test gpu", "driver": "1"}, folder=tmp_path)
+    first = measure(reference, cache)
+    assert runs == [1] and first.reference_seconds
+    again = measure(reference, cache)
+    assert runs == [1]                                   # no second sandbox for the reference
+    assert again.reference_seconds == first.reference_seconds and "this runner's, measured" in again.note
+    other = ReferenceCache(softmax_setup.pack, {"device": "test gpu", "driver": "2"}, folder=tmp_path)
+    measure(reference, other)
+    assert runs == [1, 1]                                # a new driver: timed afresh
+    measure(reference, False)
+    assert runs == [1, 1, 1]                             # no cache: timed in the grading
+
+
 # ----------------------------------------------------------------------------- generated benches
 
 def _generated_bench(exercise_id: str, params: dict, calls: int = 40) -> PlannedBench:
