@@ -156,3 +156,33 @@ def test_two_processes_write_identical_files(tmp_path):
         outputs.append([(out / name).read_bytes() for name in ("r.json", "r.md", "r.html")])
     assert outputs[0] == outputs[1]
     assert json.loads(outputs[0][0])["generated_at"] == "2023-11-14T22:13:20Z"
+
+
+def test_html_table_headers_line_up_with_their_numbers():
+    """A right-aligned number under a left-aligned header sits under the next column's title."""
+    from html.parser import HTMLParser
+
+    class Tables(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.rows: list[list[tuple[str, bool]]] = []
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "tr":
+                self.rows.append([])
+            elif tag in ("th", "td") and self.rows:
+                self.rows[-1].append((tag, "num" in (dict(attrs).get("class") or "").split()))
+
+    parser = Tables()
+    parser.feed(render_html(report_at(T1)))
+    header = None
+    checked = 0
+    for row in parser.rows:
+        if row and all(tag == "th" for tag, _ in row):
+            header = [numeric for _, numeric in row]
+        elif header is not None and len(row) == len(header):
+            assert [numeric for _, numeric in row] == header, (header, row)
+            checked += 1
+    assert checked >= 10
+    css = render_html(report_at(T1))
+    assert "th.num" in css and "text-align:right" in css

@@ -30,7 +30,7 @@ h1{font-size:22px;margin:0 0 6px} h2{font-size:18px;margin:0 0 12px} h3{font-siz
 section{background:#fff;border:1px solid #e2e8f0;border-radius:10px;padding:18px 24px;margin-bottom:18px}
 table{border-collapse:collapse;width:100%;font-size:14px}
 th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #e2e8f0;vertical-align:top}
-th{background:#f1f5f9;font-weight:600} td.num{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#f1f5f9;font-weight:600} td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 .cal{font-weight:600;padding:1px 8px;border-radius:6px;white-space:nowrap}
 .cal.over{background:#fee2e2;color:#991b1b}.cal.under{background:#dbeafe;color:#1e40af}
 .cal.ok{background:#dcfce7;color:#166534}.cal.none{background:#f1f5f9;color:#475569}
@@ -66,7 +66,7 @@ def _advice(report: dict[str, Any]) -> str:
 
 
 def _skills_table(report: dict[str, Any]) -> str:
-    head = ("<tr><th>Skill</th><th>Claimed</th><th>Verified</th><th>Counted</th><th>Evidence</th>"
+    head = ("<tr><th>Skill</th><th class=num>Claimed</th><th class=num>Verified</th><th class=num>Counted</th><th>Evidence</th>"
             "<th>Calibration</th><th>Exercises</th></tr>")
     rows = []
     for s in report["skills"]:
@@ -91,7 +91,8 @@ def _exercise_notes(report: dict[str, Any]) -> str:
 
 
 def _criteria_table(report: dict[str, Any]) -> str:
-    head = "<tr><th>Criterion</th><th>Kind</th><th>Weight</th><th>Score</th><th>Points</th><th>Basis</th></tr>"
+    head = ("<tr><th>Criterion</th><th>Kind</th><th class=num>Weight</th><th class=num>Score</th>"
+            "<th class=num>Points</th><th>Basis</th></tr>")
     rows = "".join(
         f"<tr><td>{_e(c['title'])}</td><td>{_e(c['kind'])}</td><td class=num>{c['weight']:g}</td>"
         f"<td class=num>{c['score'] * 100:.0f}%</td><td class=num>{c['points']:.1f}</td><td class=muted>{_e(c['basis'])}</td></tr>"
@@ -155,7 +156,7 @@ Generated {_e(report['generated_at'])}.</p>
 <div class="chart">
 {radar_svg(report['areas'])}
 <div style="flex:1;min-width:260px">
-<table><tr><th>Area</th><th>Claimed</th><th>Verified</th><th>Checked</th></tr>{area_rows}</table>
+<table><tr><th>Area</th><th class=num>Claimed</th><th class=num>Verified</th><th class=num>Checked</th></tr>{area_rows}</table>
 <p class="muted">Levels on the questionnaire's 0-10 scale. "Verified" is what the match counts: verified
 levels where an exercise was graded, discounted claims elsewhere. Checked: skills in the area with a graded exercise.</p>
 </div>
