@@ -186,3 +186,15 @@ def test_html_table_headers_line_up_with_their_numbers():
     assert checked >= 10
     css = render_html(report_at(T1))
     assert "th.num" in css and "text-align:right" in css
+
+
+def test_the_salary_check_says_its_assumptions_where_it_is_read_and_assumes_no_degree():
+    report = report_at(T1)
+    text = terminal(report)
+    assert "Markdown, HTML and JSON reports" not in text            # no pointer to files nobody wrote
+    assert "set by experience, not by degree" in " ".join(text.split())
+    from dlverify.verdict.catalogue import load_catalogue
+
+    titles = [level["title"] for level in load_catalogue().salary["levels"]]
+    assert titles[0] == "Entry level (0-2 years)"      # the band is by experience, whatever the degree
+    assert not any("MS" in t or "degree" in t for t in titles)

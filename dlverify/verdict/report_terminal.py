@@ -116,7 +116,8 @@ def render_terminal(report: dict[str, Any], console: Console) -> None:
     show()
     show(Text("Salary reality check", style="bold"))
     show(_items("-", salary_lines(report["salary"])))
-    show(Text("  Assumptions are listed in the Markdown, HTML and JSON reports.", style="dim"))
+    show(Text("  Assumptions:", style="dim"))
+    show(_items("-", [str(a) for a in report["salary"].get("assumptions", [])]))
     show()
     show(Panel(Text(report["roadmap"]["next_action"]), title="Your single next action (within 7 days)",
                         title_align="left", border_style="blue"))
