@@ -79,8 +79,11 @@ PERSONAS = [
         merge(flat_ratings(3, "studied", False), {"education": {"degree": "bachelor"}, "goals": {"years_experience": 1}}),
         [result_doc("backprop_mlp"), result_doc("attention", "failed", passed=2)],
         "SIGNIFICANT_GAPS",
-        ["must-verify-missing:attention", "must-verify-missing:pytorch", "under-claimed:backpropagation",
-         "under-claimed:mathematics", "failed-exercise:attention"],
+        # attention and pytorch: claimed 3/10, the failed exercise shows 1/10 (within the 2.5-point
+        # tolerance, but a failure is not a near miss: over-claimed, issue 14.8)
+        ["must-verify-missing:attention", "must-verify-missing:pytorch", "over-claimed:attention",
+         "over-claimed:pytorch", "under-claimed:backpropagation", "under-claimed:mathematics",
+         "failed-exercise:attention"],
         ["pytorch", "attention", "training-loops"], match=(25, 40),
     ),
     Persona(

@@ -115,3 +115,17 @@ def test_salary_top_tier_and_open_ended_staff_band():
     assert (staff.top_tier_low, staff.top_tier_high) == (439_000, 657_000)   # +30% and +50%
     assert staff.open_ended and staff.range_text().endswith("+")
     assert find_region("sf bay area", CAT.salary)["premium_pct"] == 40
+
+
+def test_a_failed_exercise_never_reads_consistent_with_a_claim_above_it():
+    """Issue 14.8: "Evidence failed" beside "Calibration consistent" contradicted the row."""
+    from dlverify.verdict.calibration import rule
+
+    tol = RULES.calibration_tolerance
+    failed = SkillScore("x", "x", "a", 0.6, 0.45, 0.0, "failed", True)      # within the tolerance, but failed
+    assert label(failed, tol) == "over-claimed"
+    modest = SkillScore("x", "x", "a", 0.4, 0.45, 0.0, "failed", True)      # claimed no more than shown
+    assert label(modest, tol) == "consistent"
+    passed = SkillScore("x", "x", "a", 0.6, 0.45, 0.0, "verified", True)    # a pass keeps the tolerance
+    assert label(passed, tol) == "consistent"
+    assert f"more than {tol * 10:g} points above" in rule(tol) and "where the exercise failed" in rule(tol)

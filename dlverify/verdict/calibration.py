@@ -1,7 +1,11 @@
 """Calibration: how well the candidate's claims predicted the evidence.
 
 Per skill an exercise graded: claim minus verified level beyond the tolerance is
-over-claimed, below minus the tolerance under-claimed, else consistent. Overall:
+over-claimed, below minus the tolerance under-claimed, else consistent; where
+the exercise failed, any claim above the verified level is over-claimed (a
+failure is not a near miss, so "failed" never sits beside "consistent" for a
+claim the evidence did not bear out). RULE says it in words, in every report.
+Overall:
 100 x (1 - mean |claim - verified|) over those skills, and the signed mean (the
 bias: positive = claims run ahead of the evidence). Hiring teams read this as
 how far to trust the rest of the self-report, the part no exercise checks.
@@ -24,10 +28,20 @@ class Calibration:
     summary: str
 
 
+def rule(tolerance: float) -> str:
+    """The labels' rule in words, for the reports (levels are shown out of 10)."""
+    points = f"{tolerance * 10:g}"
+    return (f"over-claimed: the claim is more than {points} points above the verified level, or above it at all "
+            f"where the exercise failed; under-claimed: more than {points} points below; consistent: otherwise; "
+            "unverified: no exercise graded.")
+
+
 def label(skill: SkillScore, tolerance: float) -> str:
     if skill.verified is None:
         return "unverified"
     diff = skill.claimed - skill.verified
+    if skill.evidence == "failed" and diff > 1e-9:
+        return "over-claimed"
     # a hair of slack so that 0.55 - 0.8 = -0.25000000000000006 is not "under"
     if diff > tolerance + 1e-9:
         return "over-claimed"

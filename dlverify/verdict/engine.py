@@ -15,6 +15,7 @@ from typing import Any
 from .advice import band_advice
 from .answers import Answers
 from .calibration import calibrate
+from .calibration import rule as calibration_rule
 from .catalogue import Catalogue, default_catalogue
 from .results import ExerciseResult
 from .roadmap import build_roadmap, rank_gaps
@@ -136,6 +137,7 @@ def build_report(answers: Answers, results: dict[str, ExerciseResult], role_id: 
         "calibration": {
             "percent": cal.percent, "bias": cal.bias, "checked": cal.checked,
             "counts": cal.counts, "summary": cal.summary,
+            "rule": calibration_rule(cat.evidence.calibration_tolerance),
         },
         "top_gaps": [{"id": g.id, "title": g.title, "points": g.points} for g in ranked[:TOP_GAPS]],
         "roadmap": {

@@ -166,6 +166,7 @@ levels where an exercise was graded, discounted claims elsewhere. Checked: skill
 <section>
 <h2>Calibration: claim and evidence side by side</h2>
 <p>{_e(cal['summary'])}</p>
+<p class=muted>{_e(cal['rule'])}</p>
 {_skills_table(report)}
 {_exercise_notes(report)}
 </section>

@@ -57,6 +57,8 @@ def render_markdown(report: dict[str, Any]) -> str:
     add("")
     add(report["calibration"]["summary"])
     add("")
+    add(f"*{report['calibration']['rule']}*")
+    add("")
     add("| Skill | Claimed | Verified | Counted | Evidence | Calibration | Exercises |")
     add("|---|---:|---:|---:|---|---|---|")
     for s in report["skills"]:

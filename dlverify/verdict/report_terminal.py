@@ -89,6 +89,7 @@ def render_terminal(report: dict[str, Any], console: Console) -> None:
     show()
     show(_skills(report))
     show(Text(report["calibration"]["summary"]))
+    show(Text(report["calibration"]["rule"], style="dim"))
     notes: dict[str, str] = {}
     for s in report["skills"]:
         for e in s["exercises"]:
