@@ -61,6 +61,7 @@ FORBIDDEN_NAMES = frozenset({
 })
 ATTRIBUTE_FUNCTIONS = frozenset({"getattr", "setattr", "delattr", "hasattr"})   # checked at run time
 NAME_GETTERS = frozenset({"attrgetter", "methodcaller"})    # operator's: only with names written out
+GETTER_OFF_LIMITS = frozenset({"sys"} | FORBIDDEN_NAMES | {m for members in FORBIDDEN_MEMBERS.values() for m in members})
 # `self.__dict__.update(...)` and `super().__setattr__(...)` touch the candidate's own object only.
 OWN_OBJECT_DUNDERS = frozenset({"__setattr__", "__getattribute__", "__delattr__", "__getattr__"})
 
@@ -253,9 +254,12 @@ class _Checker(ast.NodeVisitor):
         self.generic_visit(node)
 
     def own_object(self, node: ast.Attribute) -> bool:
-        """`self.__dict__.update(...)` in a method, or `super().__setattr__(...)`: the candidate's own object."""
+        """`self.__dict__.update(...)` in a method, or `super().__setattr__(...)`: the candidate's own object.
+
+        Only the zero-argument `super()` or `super(Class, self)` inside a method counts: with other
+        arguments, `super(type(os), os).__getattribute__("sys")` reads any object's attributes."""
         if node.attr in OWN_OBJECT_DUNDERS:
-            return _is_super_call(node.value)
+            return self.own_super(node.value)
         if node.attr != "__dict__" or not isinstance(node.value, ast.Name) or not self.function_stack:
             return False
         if self.selves.get(id(self.function_stack[-1])) != node.value.id:
@@ -264,6 +268,15 @@ class _Checker(ast.NodeVisitor):
         grand = self.parents.get(id(parent))
         return isinstance(parent, ast.Attribute) and parent.attr == "update" and isinstance(grand, ast.Call) \
             and grand.func is parent
+
+    def own_super(self, node: ast.AST) -> bool:
+        if not _is_super_call(node) or node.keywords or not self.function_stack:
+            return False
+        if not node.args:
+            return True
+        me = self.selves.get(id(self.function_stack[-1]))
+        return len(node.args) == 2 and isinstance(node.args[1], ast.Name) and me is not None \
+            and node.args[1].id == me
 
     def visit_Constant(self, node: ast.Constant) -> None:
         if isinstance(node.value, str) and (node.value in self.sensitive or node.value in FORBIDDEN_NAMES):
@@ -276,7 +289,9 @@ class _Checker(ast.NodeVisitor):
             for arg in node.args:
                 if not (isinstance(arg, ast.Constant) and isinstance(arg.value, str)):
                     self.flag(node, f"{name}() with a name built at run time is off-limits in this exercise")
-                elif any(self.private(p) or p in self.sensitive for p in arg.value.split(".")):
+                elif any(self.private(p) or p in self.sensitive or p in GETTER_OFF_LIMITS
+                         for p in arg.value.split(".")):
+                    # attrgetter runs in C, past the run-time attribute rule: judged here in full
                     self.flag(node, f"{name}({arg.value!r}) is off-limits in this exercise")
         elif isinstance(func, ast.Name) and name in ATTRIBUTE_FUNCTIONS and len(node.args) >= 2:
             arg = node.args[1]

@@ -61,6 +61,10 @@ def _trusted_roots() -> tuple[str, ...]:
     return tuple(r.rstrip("/") + "/" for r in roots)
 
 
+RULE_FIELDS = ("forbidden_imports", "allowed_imports", "forbidden_ops", "allowed_ops", "require_triton_launch",
+               "report", "_trusted")
+
+
 class Guards:
     def __init__(self, rules: dict, report: Callable[[str, str], None]):
         self.forbidden_imports = tuple(rules.get("forbidden_imports") or ())
@@ -92,6 +96,10 @@ class Guards:
         self.block_forbidden_ops()
         self.refuse_op_registration()
         self.watch_new_threads()
+        # The guards' own code and rules, as installed: a submission that reaches this class or
+        # this object and swaps a method (`Guards._judge_op = ...`) or a rule is tampering too.
+        self._own_code = dict(vars(type(self)))
+        self._own_rules = {k: getattr(self, k) for k in RULE_FIELDS}
 
     @property
     def watching_ops(self) -> bool:
@@ -392,6 +400,15 @@ class Guards:
         if getattr(self, "_finder", None) is not None and not any(f is self._finder for f in sys.meta_path):
             broken.append("sys.meta_path")
             self._finder = None
+        own_code = getattr(self, "_own_code", None)
+        if own_code is not None:
+            now = vars(type(self))
+            changed = [name for name in set(own_code) | set(now) if now.get(name) is not own_code.get(name)]
+            changed += [name for name, value in self._own_rules.items() if self.__dict__.get(name) is not value]
+            if changed:
+                broken.append("the guards' own " + ", ".join(sorted(changed)[:5]))
+                self._own_code = dict(now)
+                self._own_rules = {k: self.__dict__.get(k) for k in RULE_FIELDS}
         if broken:
             self._hooks = {k: v for k, v in self._hooks.items() if k not in broken}  # report each once
             self._violate("tampering", f"the submission undid the grader's checks {when} ({', '.join(broken)})")

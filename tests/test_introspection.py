@@ -51,6 +51,12 @@ from dlverify.static_rules import violations as static_violations
     ("from torch._higher_order_ops.flex_attention import math_attention\n", "private library internals"),
     ("import torch.nn.functional as F\ny = F._in_projection\n", "private library internals"),
     ("class T:\n    def __torch_function__(self, *a):\n        pass\n", "__torch_function__"),
+    # found by an independent red team: super() with arguments reads any object, attrgetter runs in C
+    ("import os\nS = super(type(os), os).__getattribute__('s' + 'ys')\n", "'__getattribute__'"),
+    ("import os\nclass A:\n    def f(self):\n        return super(type(os), os).__getattribute__('x')\n",
+     "'__getattribute__'"),
+    ("import os, operator\nS = operator.attrgetter('sys')(os)\n", "attrgetter('sys')"),
+    ("import os, operator\nS = operator.attrgetter('path.modules')(os)\n", "attrgetter('path.modules')"),
 ])
 def test_introspection_is_flagged(source, needle):
     found = violations(source)

@@ -299,3 +299,34 @@ def test_a_cpu_worker_cannot_write_its_proc_entry():
         return [_try("thread name", _name_a_thread_through_proc)]
 
     assert in_child(confined) == ["thread name denied"]
+
+
+def test_swapping_the_guards_own_methods_or_rules_is_tampering(tmp_path):
+    """A red team reached the Guards class (through sys.modules) and replaced its judging method:
+    the hooks stayed in place, so nothing noticed. The guards' own code and rules count too."""
+    script = tmp_path / "probe.py"
+    script.write_text(f"""
+import sys, json
+sys.path.insert(0, {str(paths.sandbox_dir())!r})
+import torch
+from guards import Guards
+seen = []
+g = Guards({{"forbidden_ops": ["softmax"], "allowed_ops": ["empty_like"]}}, lambda rule, detail: seen.append(detail))
+g.install()
+g.check_intact("before")
+untouched = list(seen)
+Guards._judge_op = lambda *a: None
+g.check_intact("after a method swap")
+g.allowed_ops = None
+g.check_intact("after a rule swap")
+print(json.dumps({{"untouched": untouched, "seen": seen}}))
+""")
+    import json
+    import subprocess
+
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["untouched"] == []
+    assert len(out["seen"]) == 2
+    assert "the guards' own _judge_op" in out["seen"][0] and "the guards' own allowed_ops" in out["seen"][1]
