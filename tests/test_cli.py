@@ -22,8 +22,10 @@ def test_start_writes_starter_and_readme(cli, tmp_path):
     assert run.code == 0, run.err
     assert (tmp_path / "work" / "README.md").read_text().startswith("#")
     assert "def mlp_loss_and_grads" in (tmp_path / "work" / "solution.py").read_text()
+    (tmp_path / "work" / "solution.py").write_text("# my work\n")
     again = cli("start", "backprop_mlp", "--dir", "work")
     assert again.code == 2 and "already exists" in again.err
+    assert (tmp_path / "work" / "solution.py").read_text() == "# my work\n"
 
 
 def test_start_notebook_is_a_valid_notebook(cli, tmp_path):
@@ -118,3 +120,34 @@ def test_a_notebook_without_cell_ids_reads_without_warnings(write):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # nbformat's MissingIDFieldWarning would raise here
         assert "x = 1" in read_submission(path).source
+
+
+def _backticked(text: str) -> set[str]:
+    import re
+
+    return set(re.findall(r"`([^`\s]+\.(?:py|ipynb|toml|md))`", text))
+
+
+def test_start_handout_is_self_contained(cli, tmp_path):
+    """The README names only files the candidate has, and lists every rule the manifest holds."""
+    from dlverify.registry import get_exercise
+
+    for notebook in (False, True):
+        for exercise_id in EXERCISE_IDS:
+            folder = tmp_path / f"{exercise_id}-{notebook}"
+            run = cli("start", exercise_id, "--dir", str(folder), *(["--notebook"] if notebook else []))
+            assert run.code == 0, run.err
+            readme = (folder / "README.md").read_text()
+            have = {p.name for p in folder.iterdir()}
+            named = {name for name in _backticked(readme) if "/" not in name}
+            # One README for both starters: it names both, and the one written is there.
+            assert named - {"solution.py", "solution.ipynb"} <= have, (exercise_id, named - have)
+            assert ("solution.ipynb" if notebook else "solution.py") in have
+            assert "exercise.toml" not in readme and "starter.py" not in readme
+            rules = get_exercise(exercise_id).rules
+            for name in rules.forbidden_ops + rules.forbidden_imports + (rules.allowed_ops or ()):
+                assert f"`{name}`" in readme, (exercise_id, name)
+            if notebook:
+                nb = nbformat.read(str(folder / "solution.ipynb"), as_version=4)
+                assert nb.cells[0].source == readme
+

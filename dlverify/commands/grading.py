@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 from pathlib import Path
 
 from rich.table import Table
@@ -58,6 +57,7 @@ def cmd_exercises(args, env) -> int:
 
 
 def cmd_start(args, env) -> int:
+    from ..handout import render_readme
     from ..notebook import starter_notebook
 
     exercise = get_exercise(args.exercise)
@@ -66,31 +66,38 @@ def cmd_start(args, env) -> int:
     if folder.exists() and not folder.is_dir():
         env.stderr.write(f"dlverify: {folder} exists and is not a folder\n")
         return ExitCode.USAGE
-    folder.mkdir(parents=True, exist_ok=True)
-    targets = {"README.md": exercise.readme}
-    written = []
+    # Every file's bytes first: a file that already holds exactly these bytes is no conflict
+    # (`start` then `start --notebook` writes the same README twice).
+    files = {"README.md": render_readme(exercise).encode("utf-8")}
     for name in exercise.handout:
-        if name != "starter.py":
-            targets[name] = exercise.folder / name
-    main_file = folder / ("solution.ipynb" if args.notebook else "solution.py")
-    clashes = [p for p in [main_file] + [folder / n for n in targets] if p.exists()]
-    if clashes and not args.force:
-        env.stderr.write(f"dlverify: {clashes[0]} already exists (use --force to overwrite)\n")
-        return ExitCode.USAGE
-    for name, source in targets.items():
-        shutil.copyfile(source, folder / name)
-        written.append(folder / name)
+        if name not in ("starter.py", "README.md"):
+            files[name] = (exercise.folder / name).read_bytes()
     if args.notebook:
         import nbformat
 
-        nbformat.write(starter_notebook(exercise), str(main_file))
+        main_name = "solution.ipynb"
+        files[main_name] = nbformat.writes(starter_notebook(exercise)).encode("utf-8") + b"\n"
     else:
-        shutil.copyfile(exercise.starter, main_file)
-    written.append(main_file)
-    for path in written:
-        env.console.print(f"wrote {path}")
+        main_name = "solution.py"
+        files[main_name] = exercise.starter.read_bytes()
+    main_file = folder / main_name
+    clashes = [folder / n for n in files if (folder / n).exists()]
+    if clashes and not args.force:
+        env.stderr.write(f"dlverify: {clashes[0]} already exists (use --force to overwrite)\n")
+        return ExitCode.USAGE
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+        env.console.print(f"wrote {folder / name}")
     env.console.print(f"when ready: [bold]dlverify grade {exercise.id} {main_file}[/]")
     return ExitCode.OK
+
+
+def _holds(path: Path, data: bytes) -> bool:
+    try:
+        return path.is_file() and path.read_bytes() == data
+    except OSError:
+        return False
 
 
 def cmd_grade(args, env) -> int:
