@@ -151,3 +151,12 @@ def test_start_handout_is_self_contained(cli, tmp_path):
                 nb = nbformat.read(str(folder / "solution.ipynb"), as_version=4)
                 assert nb.cells[0].source == readme
 
+
+def test_start_twice_with_identical_files_is_no_conflict(cli, tmp_path):
+    assert cli("start", "attention", "--dir", "w").code == 0
+    again = cli("start", "attention", "--dir", "w", "--notebook")
+    assert again.code == 0, again.err
+    assert (tmp_path / "w" / "solution.ipynb").is_file() and (tmp_path / "w" / "solution.py").is_file()
+    (tmp_path / "w" / "README.md").write_text("my notes\n")
+    changed = cli("start", "attention", "--dir", "w", "--notebook")
+    assert changed.code == 2 and "README.md already exists" in changed.err

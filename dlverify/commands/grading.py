@@ -81,7 +81,8 @@ def cmd_start(args, env) -> int:
         main_name = "solution.py"
         files[main_name] = exercise.starter.read_bytes()
     main_file = folder / main_name
-    clashes = [folder / n for n in files if (folder / n).exists()]
+    clashes = [folder / n for n, data in files.items()
+               if (folder / n).exists() and not _holds(folder / n, data)]
     if clashes and not args.force:
         env.stderr.write(f"dlverify: {clashes[0]} already exists (use --force to overwrite)\n")
         return ExitCode.USAGE
