@@ -160,3 +160,24 @@ def test_start_twice_with_identical_files_is_no_conflict(cli, tmp_path):
     (tmp_path / "w" / "README.md").write_text("my notes\n")
     changed = cli("start", "attention", "--dir", "w", "--notebook")
     assert changed.code == 2 and "README.md already exists" in changed.err
+
+
+def test_grade_without_a_terminal_prints_whole_unwrapped_lines(cli, write):
+    """In a CI log (no TTY, 80 columns) every case is one line, its message whole, no word broken."""
+    message = "a rather long message that explains exactly what went wrong in the candidate's code here"
+    sub = write("long.py", f"def mlp_loss_and_grads(params, x, y):\n    raise ValueError({message!r})\n")
+    run = cli("grade", "backprop_mlp", str(sub), "--no-throughput")
+    assert run.code == 1
+    case_lines = [line for line in run.out.splitlines() if "failed" in line and "softmax_regression" in line]
+    assert case_lines and all(message in line for line in case_lines), run.out
+    assert "candidate's code here" in run.out.splitlines()[0]  # the summary, whole
+
+
+def test_grade_batch_rows_keep_the_whole_summary(cli, tmp_path):
+    message = "x" * 60 + " and a long tail of words that a shortened summary would cut off mid-value 123456789"
+    hand_in = tmp_path / "hand-in"
+    hand_in.mkdir()
+    (hand_in / "alice.py").write_text(f"def mlp_loss_and_grads(params, x, y):\n    raise ValueError({message!r})\n")
+    run = cli("grade-batch", "backprop_mlp", str(hand_in), "--out", str(tmp_path / "out"), "--no-throughput")
+    assert run.code == 1, run.err
+    assert any("alice" in line and message in line for line in run.out.splitlines()), run.out

@@ -166,7 +166,7 @@ def cmd_grade_batch(args, env) -> int:
             on = f" [dim]on {markup(row.runner)}[/]" if row.runner else ""
             # Names and summaries are the candidates' text (an exception's message): never markup.
             env.console.print(f"[{style}]{row.status.upper():>12}[/]  {markup(row.name)}  "
-                              f"{markup(row.summary[:120])}{kept}{on}")
+                              f"{markup(row.summary)}{kept}{on}")
             progress.advance(task)
 
         try:

@@ -138,7 +138,7 @@ def cmd_validate(args, env) -> int:
         mark = "[cyan]not verified here[/]" if outcome.not_verified else ("[green]ok[/]" if outcome.ok else "[red]MISMATCH[/]")
         want = "pass" if exp.role in ("reference", "correct") else "/".join(exp.expected)
         env.console.print(f"{mark}  {exp.exercise}/{exp.role}/{markup(exp.path.name)}: expected {want}, got "
-                          f"{outcome.status} — {markup(outcome.summary[:150])}")
+                          f"{outcome.status} — {markup(outcome.summary)}")
 
     outcomes = run_validate(ids, device=args.device, jobs=args.jobs, on_outcome=show)
     bad = [o for o in outcomes if not o.ok]

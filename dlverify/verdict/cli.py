@@ -271,7 +271,7 @@ def _grade_all(env, submissions: dict[str, Path], device: str, jobs: int) -> dic
         done = dict(pool.map(one, sorted(submissions.items())))
     for exercise, doc in done.items():
         # The summary can carry the candidate's own text (an exception's message): never markup.
-        env.console.print(f"  {exercise}: {doc['status']} - {markup(str(doc.get('summary', ''))[:120])}",
+        env.console.print(f"  {exercise}: {doc['status']} - {markup(str(doc.get('summary', '')))}",
                           highlight=False)
     return done
 
