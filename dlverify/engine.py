@@ -23,6 +23,7 @@ from .isolation.docker import choose_launcher
 from .isolation.launcher import LaunchSpec, RunEvidence, SandboxUnavailable
 from .jobs import Job, build_job, codec, with_submission
 from .manifest import Exercise
+from .notebook_lines import result_to_cells
 from .outcome import CaseStatus, Status
 from .packs import GraderContext, Pack, load_pack
 from .registry import get_exercise
@@ -67,7 +68,10 @@ def grade(exercise_id: str, submission_path: Path | str, *, device: str = "auto"
     except GpuChoiceError as exc:
         raise UsageError(str(exc)) from None
     with on_gpu(physical):
-        return _grade(exercise, submission, device, sandbox, physical, throughput, progress, secret)
+        result = _grade(exercise, submission, device, sandbox, physical, throughput, progress, secret)
+    if submission.kind == "ipynb":
+        result_to_cells(result, submission.source)  # `code cell 4, line 3`, not a line of the joined file
+    return result
 
 
 def _grade(exercise: Exercise, submission: Submission, device: str, sandbox: str, gpu: str | None,
