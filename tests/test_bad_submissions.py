@@ -128,3 +128,14 @@ def test_a_fault_in_our_own_grader_is_error_not_the_candidates(write, backprop_r
     result = _grade(write, backprop_reference)
     assert result.status is Status.ERROR
     assert "grader fault" in result.summary and "a bug in the pack" in result.summary
+
+
+def test_the_candidates_output_holds_no_warning_of_ours(write):
+    """torch warns when the guards replace a forbidden op's kernel: that is ours, not the candidate's."""
+    source = ("import warnings\nimport torch\nwarnings.warn('the candidate warns')\n"
+              "def attention(q, k, v, *, causal=False, attn_mask=None):\n    raise ValueError('x')\n"
+              "class MultiHeadSelfAttention(torch.nn.Module):\n    pass\n")
+    result = grade("attention", write("att.py", source), device="cpu", throughput=False)
+    stderr = result.output["stderr"]
+    assert "the candidate warns" in stderr
+    assert "Overriding a previously registered kernel" not in stderr and "guards.py" not in stderr, stderr
