@@ -44,6 +44,8 @@ def test_grade_reference_passes_and_writes_json(cli, tmp_path, backprop_referenc
     data = json.loads((tmp_path / "out" / "result.json").read_text())
     assert data["status"] == "passed" and data["exercise"] == "backprop_mlp"
     assert "PASSED" in run.out
+    # A pass shows no error figures (a relative error where the reference is near zero is noise).
+    assert "rel err" not in run.out and "e+" not in run.out and "e-" not in run.out, run.out
 
 
 def test_grade_wrong_solution_exits_1(cli, write):
@@ -51,6 +53,8 @@ def test_grade_wrong_solution_exits_1(cli, write):
     run = cli("grade", "backprop_mlp", str(sub), "--no-throughput")
     assert run.code == 1
     assert "FAILED" in run.out
+    # The figure that decided a failed case: its worst element against the tolerance.
+    assert "outside atol=" in run.out and "worst at" in run.out and "rel err" not in run.out, run.out
 
 
 def test_unknown_exercise_is_a_usage_error(cli, write):
