@@ -24,7 +24,7 @@ from .isolation.launcher import LaunchSpec, RunEvidence, SandboxUnavailable
 from .jobs import Job, build_job, codec, with_submission
 from .manifest import Exercise
 from .notebook_lines import result_to_cells
-from .outcome import CaseStatus, Status
+from .outcome import CaseStatus, Status, case_count
 from .packs import GraderContext, Pack, load_pack
 from .registry import get_exercise
 from .result import CaseResult, GradeResult, NotVerified
@@ -355,9 +355,7 @@ def _launch_reference(job: Job, pack: Pack, exercise: Exercise, device: str,
 def _summary(result: GradeResult, status: Status) -> str:
     counts = {s: sum(c.status is s for c in result.cases) for s in CaseStatus}
     ran = len(result.cases) - counts[CaseStatus.NOT_RUN]
-    text = f"{counts[CaseStatus.PASSED]}/{ran} cases passed"
-    if counts[CaseStatus.NOT_RUN]:
-        text += f", {counts[CaseStatus.NOT_RUN]} not run here"
+    text = case_count(counts[CaseStatus.PASSED], ran, counts[CaseStatus.NOT_RUN])
     if status is not Status.PASSED:
         first = next((c for c in result.cases if c.status.value == status.value), None) or \
             next((c for c in result.cases if c.status not in (CaseStatus.PASSED, CaseStatus.NOT_RUN)), None)
