@@ -575,3 +575,14 @@ def test_candidate_folders_named_one_by_one_are_candidates(tmp_path):
     entries, skipped = find_submissions(sorted((tmp_path / "hand-in").iterdir()))
     assert [(e.name, e.path.parent.name) for e in entries] == [("alice", "alice"), ("bob", "bob")]
     assert [s.path.name for s in skipped] == ["carol"] and "both solution.py and solution.ipynb" in skipped[0].why
+
+
+def test_the_totals_count_submissions_and_candidates(cli, tmp_path, monkeypatch):
+    """`2 of 2 submissions` alone, over a summary of 3 rows, read as a candidate lost."""
+    _fake_grader(monkeypatch)
+    _touch(tmp_path / "in" / "alice.py")
+    _touch(tmp_path / "in" / "bob.py")
+    _touch(tmp_path / "in" / "frank" / "notes.txt")
+    run = cli("grade-batch", "backprop_mlp", "in", "--no-throughput", "--out", "res")
+    assert "2 of 2 submissions graded; 3 candidates in the summary (1 with no submission)" in run.out, run.out
+

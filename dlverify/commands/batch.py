@@ -197,7 +197,8 @@ def cmd_grade_batch(args, env) -> int:
 def _show_totals(env, outcome, total: int) -> None:
     from ..batch import status_counts, summary_rows
 
-    counts = status_counts(summary_rows(outcome))
+    rows = summary_rows(outcome)
+    counts = status_counts(rows)
     table = Table(box=None, header_style="bold", show_header=True)
     table.add_column("status")
     table.add_column("submissions", justify="right")
@@ -205,5 +206,10 @@ def _show_totals(env, outcome, total: int) -> None:
         table.add_row(f"[{STYLE.get(status, 'bold red')}]{status}[/]", str(count))
     env.console.print(table)
     kept = sum(r.graded == "kept" for r in outcome.rows)
-    env.console.print(f"{len(outcome.rows)} of {total} submissions"
-                      + (f" ({kept} kept from an earlier run)" if kept else ""))
+    # Submissions graded and candidates listed: a folder without a submission is a row of the
+    # summary but no submission, and "5 of 5" over 6 rows reads as a candidate lost.
+    apart = len(rows) - len(outcome.rows)
+    env.console.print(f"{len(outcome.rows)} of {total} submissions graded"
+                      + (f" ({kept} kept from an earlier run)" if kept else "")
+                      + f"; {len(rows)} candidates in the summary"
+                      + (f" ({apart} with no submission)" if apart else ""))
