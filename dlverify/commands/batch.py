@@ -89,7 +89,7 @@ def _usage(env, message: str) -> int:
 
 
 def cmd_grade_batch(args, env) -> int:
-    from ..batch import (BatchError, Options, find_submissions, other_results, run_batch, summary_rows,
+    from ..batch import (BatchError, Options, find_submissions, hand_in_folder, other_results, run_batch, summary_rows,
                          write_summary)
     from ..environment import resolve_device
 
@@ -176,7 +176,7 @@ def cmd_grade_batch(args, env) -> int:
             return _usage(env, str(exc))
     outcome.skipped = skipped
     outcome.other_results = other_results(out, entries)
-    csv_path, json_path = write_summary(out, exercise.id, outcome)
+    csv_path, json_path = write_summary(out, exercise.id, outcome, hand_in_folder(targets))
     _show_totals(env, outcome, len(entries))
     env.console.print(f"summary written to {markup(str(csv_path))} and {markup(str(json_path))}")
     if outcome.other_results:
