@@ -22,10 +22,12 @@ from .compare import Check
 from .isolation.docker import choose_launcher
 from .isolation.launcher import LaunchSpec, RunEvidence, SandboxUnavailable
 from .jobs import Job, build_job, codec, with_submission
+from .entry_points import missing_names
 from .manifest import Exercise
 from .notebook_lines import result_to_cells
 from .outcome import CaseStatus, Status, case_count
 from .packs import GraderContext, Pack, load_pack
+from .parsing import parse_source
 from .registry import get_exercise
 from .result import CaseResult, GradeResult, NotVerified
 from .introspection import violations as introspection_violations
@@ -88,6 +90,10 @@ def _grade(exercise: Exercise, submission: Submission, device: str, sandbox: str
     if found:
         result.violations = [{"rule": rule, "detail": detail} for rule, detail in found]
         return _finish(result, Status.REJECTED, f"rule broken: {found[0][1]}")
+    missing = missing_names(parse_source(submission.source), exercise.entry_points)
+    if missing:  # said once, before any sandbox run (not once per case)
+        return _finish(result, Status.FAILED, f"the submission does not define {', '.join(missing)} "
+                                              "(a top-level def, class, assignment or import of that name)")
 
     ctx = pack.context(device)
     # One deadline for the whole grading: a pack's compile precheck counts against the wall time too.
