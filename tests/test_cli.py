@@ -185,3 +185,13 @@ def test_grade_batch_rows_keep_the_whole_summary(cli, tmp_path):
     run = cli("grade-batch", "backprop_mlp", str(hand_in), "--out", str(tmp_path / "out"), "--no-throughput")
     assert run.code == 1, run.err
     assert any("alice" in line and message in line for line in run.out.splitlines()), run.out
+
+
+def test_docker_sandbox_without_an_engine_is_a_usage_error(cli, write, monkeypatch):
+    from dlverify.isolation import docker
+
+    monkeypatch.setattr(docker, "docker_available", lambda timeout=5.0: False)
+    sub = write("a.py", "def mlp_loss_and_grads(params, x, y):\n    pass\n")
+    run = cli("grade", "backprop_mlp", str(sub), "--sandbox", "docker", "--no-throughput")
+    assert run.code == 2, run.out + run.err
+    assert run.err.count("\n") == 1 and "no Docker engine answers" in run.err and "fault" not in run.out + run.err

@@ -109,6 +109,13 @@ def cmd_grade(args, env) -> int:
     if args.gpu is not None and args.gpu < 0:
         env.stderr.write("dlverify: --gpu must be a GPU index (0, 1, ...)\n")
         return ExitCode.USAGE
+    if args.sandbox == "docker":
+        from ..isolation.docker import docker_available
+
+        if not docker_available():  # asked for by name: the user's setup, like --device cuda without a GPU
+            env.stderr.write("dlverify: --sandbox docker: no Docker engine answers on this machine "
+                             "(start one, or use --sandbox local)\n")
+            return ExitCode.USAGE
     with env.err_console.status(f"grading {markup(args.submission)} against {markup(args.exercise)}") as status:
         result = grade(args.exercise, args.submission, device=args.device, sandbox=args.sandbox, gpu=args.gpu,
                        throughput=not args.no_throughput, progress=lambda msg: status.update(msg))
