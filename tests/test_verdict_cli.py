@@ -284,3 +284,19 @@ def test_grade_and_verdict_give_one_count_with_not_run_cases_named():
     doc["summary"] = counted
     evidence = exercise_evidence("attention", parse_result(doc, "r.json"), load_catalogue())
     assert counted in evidence.note, evidence.note
+
+
+def test_demo_without_out_writes_outside_the_working_tree_and_says_where(tmp_path, monkeypatch):
+    import tempfile
+
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    work = tmp_path / "work"
+    work.mkdir()
+    run = run_cli(work, "demo", grade=fake_grade())
+    assert run.code == 0, run.err
+    assert list(work.iterdir()) == []
+    [out] = list(temp.iterdir())
+    assert (out / "report.json").is_file()
+    assert f"reports in {out}" in run.out, run.out
