@@ -212,7 +212,9 @@ def _run_cases(job: Job, exercise: Exercise, device: str, deadline: float, progr
     start = 0
     while len(runs) < MAX_LAUNCHES:
         progress(f"running {len(job.sent) - start} case(s) in the sandbox" + (" (relaunch)" if runs else ""))
-        evidence = launcher(_spec(job.job_file, job, exercise, device, deadline, start, bench=True))
+        spec = _spec(job.job_file, job, exercise, device, deadline, start, bench=True)
+        spec.on_frame = _case_progress(job, progress)
+        evidence = launcher(spec)
         runs.append(evidence)
         started = [f.header.get("name") for f in evidence.frames if f.header.get("event") == "case_start"]
         names = [p.case.name for p in job.sent]
@@ -239,6 +241,18 @@ def _run_cases(job: Job, exercise: Exercise, device: str, deadline: float, progr
         "stdout_bytes": sum(r.stdout_bytes for r in runs), "stderr_bytes": sum(r.stderr_bytes for r in runs),
     }
     return runs
+
+
+def _case_progress(job: Job, progress: Progress) -> Callable[[dict], None]:
+    """`case 3/17: name` as each case starts in the sandbox. Only our own case names are shown:
+    a frame is the child's, and its text is never echoed."""
+    names = [p.case.name for p in job.sent]
+
+    def on_frame(header: dict) -> None:
+        name = header.get("name")
+        if header.get("event") == "case_start" and isinstance(name, str) and name in names:
+            progress(f"case {names.index(name) + 1}/{len(names)}: {name}")
+    return on_frame
 
 
 def _score_cases(result: GradeResult, job: Job, pack: Pack, ctx: GraderContext, runs: list[RunEvidence],

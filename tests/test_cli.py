@@ -195,3 +195,28 @@ def test_docker_sandbox_without_an_engine_is_a_usage_error(cli, write, monkeypat
     run = cli("grade", "backprop_mlp", str(sub), "--sandbox", "docker", "--no-throughput")
     assert run.code == 2, run.out + run.err
     assert run.err.count("\n") == 1 and "no Docker engine answers" in run.err and "fault" not in run.out + run.err
+
+
+def test_grade_progress_counts_cases_by_name(write, backprop_reference):
+    from dlverify.engine import grade
+
+    seen: list[str] = []
+    result = grade("backprop_mlp", write("ref.py", backprop_reference), device="cpu", throughput=False,
+                   progress=seen.append)
+    total = len(result.cases)
+    names = [c.name for c in result.cases]
+    assert f"case 1/{total}: {names[0]}" in seen and f"case {total}/{total}: {names[-1]}" in seen, seen
+
+
+def test_every_argument_has_help(cli):
+    for command in ("start", "grade", "validate", "grade-batch"):
+        run = cli(command, "--help")
+        assert run.code == 0
+    from dlverify.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    for name, command in sub.choices.items():
+        for action in command._actions:
+            if action.dest != "help":
+                assert action.help, f"dlverify {name}: {action.dest} has no help text"

@@ -22,8 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    ".py/.ipynb files are one submission each; each sub-folder is one "
                                    "candidate's (its solution.py or solution.ipynb). Results are written "
                                    "as they finish; run again to grade only what is new or changed.")
-    p.add_argument("exercise")
-    p.add_argument("targets", nargs="+", type=Path, metavar="FILE_OR_FOLDER")
+    p.add_argument("exercise", help="an exercise id (`dlverify exercises` lists them)")
+    p.add_argument("targets", nargs="+", type=Path, metavar="FILE_OR_FOLDER",
+                   help="the hand-in folder, or candidates' files or folders (hand-in/*)")
     p.add_argument("--out", type=Path, default=None,
                    help="folder for results/<name>.json, summary.csv, summary.json "
                         "(default: ./dlverify-<exercise>-results)")
@@ -31,8 +32,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="gradings side by side on this machine's CPU (default: 1 when timing, since "
                         "gradings side by side slow each other's timed calls; up to 4 with "
                         "--no-throughput). On GPUs: one per --gpus entry")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--sandbox", default="auto", choices=["auto", "local", "docker"])
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                   help="where the cases run: cpu, cuda (a GPU; a usage error without one), auto (cuda when "
+                        "the exercise uses a GPU and one is here, else cpu)")
+    p.add_argument("--sandbox", default="auto", choices=["auto", "local", "docker"],
+                   help="where each child runs: local (bubblewrap), docker, auto (docker when an engine answers)")
     p.add_argument("--gpus", default=None, metavar="0,1,...",
                    help="GPUs of this machine to grade on, one grading per GPU at a time")
     p.add_argument("--ray", default=None, metavar="ADDRESS",

@@ -18,17 +18,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_exercises)
 
     p = sub.add_parser("start", help="write an exercise's starter and README for a candidate")
-    p.add_argument("exercise")
+    p.add_argument("exercise", help="an exercise id (`dlverify exercises` lists them)")
     p.add_argument("--dir", type=Path, default=None, help="folder to write into (default: ./<exercise>)")
     p.add_argument("--notebook", action="store_true", help="write a Jupyter notebook instead of a .py starter")
     p.add_argument("--force", action="store_true", help="overwrite existing files")
     p.set_defaults(func=cmd_start)
 
     p = sub.add_parser("grade", help="grade a submission (.py or .ipynb) in the sandbox")
-    p.add_argument("exercise")
-    p.add_argument("submission", type=Path)
+    p.add_argument("exercise", help="an exercise id (`dlverify exercises` lists them)")
+    p.add_argument("submission", type=Path, help="the candidate's .py file or .ipynb notebook")
     p.add_argument("--json", type=Path, default=None, help="write the result JSON here")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                   help="where the cases run: cpu, cuda (a GPU; a usage error without one), auto (cuda when "
+                        "the exercise uses a GPU and one is here, else cpu)")
     p.add_argument("--sandbox", default="auto", choices=["auto", "local", "docker"],
                    help="where the child runs: local (bubblewrap, cgroups, seccomp), docker (the "
                         "Dockerfile.cuda image), auto (docker when an engine answers, else local)")
@@ -40,7 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("validate", help="check packs: references and known-good pass, known-bad fail")
     p.add_argument("exercises", nargs="*", help=f"exercise ids (default: all: {', '.join(EXERCISE_IDS)})")
-    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
+                   help="where the packs' solutions are graded (default: cpu)")
     p.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1), help="gradings run side by side")
     p.set_defaults(func=cmd_validate)
 
