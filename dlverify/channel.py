@@ -14,6 +14,7 @@ import struct
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 PREFIX = struct.Struct(">IQ")
 MAX_HEADER = 64 * 1024
@@ -36,6 +37,7 @@ class FrameReader:
     problem: str = ""          # set when the stream was cut off for cause
     total_bytes: int = 0
     header_bytes: int = 0
+    on_frame: Callable[[dict], None] | None = None  # shown as progress; never decides anything
 
     def start(self) -> "FrameReader":
         self._thread = threading.Thread(target=self._run, daemon=True, name="dlverify-channel")
@@ -88,6 +90,11 @@ class FrameReader:
                     self.problem = "malformed result frame (no event)"
                     return
                 self.frames.append(Frame(header, payload, time.monotonic()))
+                if self.on_frame is not None:
+                    try:
+                        self.on_frame(header)
+                    except Exception:  # noqa: BLE001 - a progress display must never cut the stream
+                        self.on_frame = None
         finally:
             os.close(self.fd)
 

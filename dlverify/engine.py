@@ -23,9 +23,12 @@ from .cases import new_run_secret
 from .isolation.docker import choose_launcher
 from .isolation.launcher import LaunchSpec, RunEvidence, SandboxUnavailable
 from .jobs import Job, build_job, codec, with_submission
+from .entry_points import missing_names
 from .manifest import Exercise
-from .outcome import CaseStatus, Status
+from .notebook_lines import result_to_cells
+from .outcome import CaseStatus, Status, case_count
 from .packs import GraderContext, Pack, load_pack
+from .parsing import parse_source
 from .registry import get_exercise
 from .result import CaseResult, GradeResult, NotVerified
 from .introspection import violations as introspection_violations
@@ -60,7 +63,10 @@ def grade(exercise_id: str, submission_path: Path | str, *, device: str = "auto"
     except GpuChoiceError as exc:
         raise UsageError(str(exc)) from None
     with on_gpu(physical):
-        return _grade(exercise, submission, device, sandbox, physical, throughput, progress, secret)
+        result = _grade(exercise, submission, device, sandbox, physical, throughput, progress, secret)
+    if submission.kind == "ipynb":
+        result_to_cells(result, submission.source)  # `code cell 4, line 3`, not a line of the joined file
+    return result
 
 
 def _grade(exercise: Exercise, submission: Submission, device: str, sandbox: str, gpu: str | None,
@@ -77,6 +83,10 @@ def _grade(exercise: Exercise, submission: Submission, device: str, sandbox: str
     if found:
         result.violations = [{"rule": rule, "detail": detail} for rule, detail in found]
         return _finish(result, Status.REJECTED, f"rule broken: {found[0][1]}")
+    missing = missing_names(parse_source(submission.source), exercise.entry_points)
+    if missing:  # said once, before any sandbox run (not once per case)
+        return _finish(result, Status.FAILED, f"the submission does not define {', '.join(missing)} "
+                                              "(a top-level def, class, assignment or import of that name)")
 
     ctx = pack.context(device)
     # One deadline for the whole grading: a pack's compile precheck counts against the wall time too.
@@ -195,7 +205,9 @@ def _run_cases(job: Job, exercise: Exercise, device: str, deadline: float, progr
     start = 0
     while len(runs) < MAX_LAUNCHES:
         progress(f"running {len(job.sent) - start} case(s) in the sandbox" + (" (relaunch)" if runs else ""))
-        evidence = launcher(_spec(job.job_file, job, exercise, device, deadline, start, bench=True))
+        spec = _spec(job.job_file, job, exercise, device, deadline, start, bench=True)
+        spec.on_frame = _case_progress(job, progress)
+        evidence = launcher(spec)
         runs.append(evidence)
         started = [f.header.get("name") for f in evidence.frames if f.header.get("event") == "case_start"]
         names = [p.case.name for p in job.sent]
@@ -222,6 +234,18 @@ def _run_cases(job: Job, exercise: Exercise, device: str, deadline: float, progr
         "stdout_bytes": sum(r.stdout_bytes for r in runs), "stderr_bytes": sum(r.stderr_bytes for r in runs),
     }
     return runs
+
+
+def _case_progress(job: Job, progress: Progress) -> Callable[[dict], None]:
+    """`case 3/17: name` as each case starts in the sandbox. Only our own case names are shown:
+    a frame is the child's, and its text is never echoed."""
+    names = [p.case.name for p in job.sent]
+
+    def on_frame(header: dict) -> None:
+        name = header.get("name")
+        if header.get("event") == "case_start" and isinstance(name, str) and name in names:
+            progress(f"case {names.index(name) + 1}/{len(names)}: {name}")
+    return on_frame
 
 
 def _score_cases(result: GradeResult, job: Job, pack: Pack, ctx: GraderContext, runs: list[RunEvidence],
@@ -337,9 +361,7 @@ def _launch_reference(job: Job, pack: Pack, exercise: Exercise, device: str,
 def _summary(result: GradeResult, status: Status) -> str:
     counts = {s: sum(c.status is s for c in result.cases) for s in CaseStatus}
     ran = len(result.cases) - counts[CaseStatus.NOT_RUN]
-    text = f"{counts[CaseStatus.PASSED]}/{ran} cases passed"
-    if counts[CaseStatus.NOT_RUN]:
-        text += f", {counts[CaseStatus.NOT_RUN]} not run here"
+    text = case_count(counts[CaseStatus.PASSED], ran, counts[CaseStatus.NOT_RUN])
     if status is not Status.PASSED:
         first = next((c for c in result.cases if c.status.value == status.value), None) or \
             next((c for c in result.cases if c.status not in (CaseStatus.PASSED, CaseStatus.NOT_RUN)), None)

@@ -47,3 +47,9 @@ class ExitCode(enum.IntEnum):
     NOT_PASSED = 1  # graded, and it did not pass
     USAGE = 2       # bad command line, unknown exercise, unreadable file
     INTERNAL = 3    # the grader's own fault
+
+
+def case_count(passed: int, ran: int, not_run: int) -> str:
+    """The one way every report counts cases: passed of those that ran, the rest named as not run
+    here (grade's summary and the verdict's evidence say the same figures)."""
+    return f"{passed}/{ran} cases passed" + (f", {not_run} not run here" if not_run else "")

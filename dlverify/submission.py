@@ -20,6 +20,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from .notebook_lines import CELL_HEADER
 from .parsing import UnparsableSource, parse_source
 
 MAX_SOURCE_BYTES = 1 << 20  # a 1 MiB source file is already far past any honest solution
@@ -122,7 +123,7 @@ def notebook_source(raw: bytes) -> str:
         raise _Unreadable(f"not a readable notebook (not JSON: line {exc.lineno}, column {exc.colno})") from None
     except (RecursionError, MemoryError):
         raise _Unreadable("not a readable notebook (nested too deeply)") from None
-    parts = []
+    parts, code_cells = [], 0
     for index, (cell, key) in enumerate(_cells(data)):
         if not isinstance(cell, dict):
             raise _Unreadable(f"not a readable notebook (cell {index} is not an object)")
@@ -135,11 +136,14 @@ def notebook_source(raw: bytes) -> str:
             source = "".join(source)  # the file splits a cell's source into lines
         if not isinstance(source, str):
             raise _Unreadable(f"not a readable notebook (cell {index}: its source is not text)")
+        code_cells += 1
         lines = source.splitlines()
         if lines and lines[0].strip().lower() == "# dlverify: skip":
             continue
-        kept = [line for line in lines if not line.lstrip().startswith(("%", "!"))]
-        parts.append(f"# --- cell {index} ---\n" + "\n".join(kept))
+        # A dropped line leaves a blank one: every line keeps its number within the cell, so an error
+        # can name the cell and the line the candidate sees (notebook_lines.py).
+        kept = ["" if line.lstrip().startswith(("%", "!")) else line for line in lines]
+        parts.append(CELL_HEADER.format(n=code_cells) + "\n" + "\n".join(kept))
     return "\n\n".join(parts) + "\n"
 
 

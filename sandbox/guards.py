@@ -37,6 +37,7 @@ import os
 import sys
 import sysconfig
 import threading
+import warnings
 import _thread
 from contextlib import ExitStack, contextmanager
 from typing import Callable
@@ -209,6 +210,19 @@ class Guards:
                 raise RuntimeError(f"dlverify: calling {name!r} is not allowed in this exercise")
             return forbidden
 
+        # torch warns when a kernel is replaced ("Overriding a previously registered kernel"): that
+        # is our doing, and would otherwise sit in the candidate's stderr as if theirs. Silenced
+        # around the registration only; the candidate's own warnings are kept.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r"(?s).*Overriding a previously registered kernel",
+                                    category=UserWarning)
+            self._register_blocks(torch, module, kernel_for)
+        # Keep the registrations alive with a reference Python cannot see (the module is not
+        # tracked by the garbage collector), so no submission can find the handle and drop them.
+        ctypes.pythonapi.Py_IncRef(ctypes.py_object(module))
+        del module
+
+    def _register_blocks(self, torch, module, kernel_for) -> None:
         for name in sorted(self.forbidden_ops):
             try:
                 packet = getattr(torch.ops.aten, name)
@@ -224,10 +238,6 @@ class Guards:
                             self._blocked_ops += 1
                     except (RuntimeError, ValueError):
                         pass
-        # Keep the registrations alive with a reference Python cannot see (the module is not
-        # tracked by the garbage collector), so no submission can find the handle and drop them.
-        ctypes.pythonapi.Py_IncRef(ctypes.py_object(module))
-        del module
 
     # -- the allow-list: whose op is it? ------------------------------------------
     def _in_triton(self, filename: str) -> bool:

@@ -4,6 +4,8 @@ survive an interrupt, re-runs that grade only what changed, and a Ray fleet."""
 from __future__ import annotations
 
 import csv
+import datetime
+import hashlib
 import shutil
 import json
 import os
@@ -575,3 +577,31 @@ def test_candidate_folders_named_one_by_one_are_candidates(tmp_path):
     entries, skipped = find_submissions(sorted((tmp_path / "hand-in").iterdir()))
     assert [(e.name, e.path.parent.name) for e in entries] == [("alice", "alice"), ("bob", "bob")]
     assert [s.path.name for s in skipped] == ["carol"] and "both solution.py and solution.ipynb" in skipped[0].why
+
+
+def test_the_totals_count_submissions_and_candidates(cli, tmp_path, monkeypatch):
+    """`2 of 2 submissions` alone, over a summary of 3 rows, read as a candidate lost."""
+    _fake_grader(monkeypatch)
+    _touch(tmp_path / "in" / "alice.py")
+    _touch(tmp_path / "in" / "bob.py")
+    _touch(tmp_path / "in" / "frank" / "notes.txt")
+    run = cli("grade-batch", "backprop_mlp", "in", "--no-throughput", "--out", "res")
+    assert "2 of 2 submissions graded; 3 candidates in the summary (1 with no submission)" in run.out, run.out
+
+
+def test_the_csv_a_ta_opens_has_numbers_provenance_and_relative_paths(cli, tmp_path, backprop_reference):
+    _touch(tmp_path / "hand-in" / "alice.py", backprop_reference)
+    _touch(tmp_path / "hand-in" / "bob" / "solution.py", WRONG)
+    _touch(tmp_path / "hand-in" / "frank" / "notes.txt")
+    run = cli("grade-batch", "backprop_mlp", "hand-in", "--no-throughput", "--out", "res")
+    assert run.code == 1, run.err
+    rows = _summary(tmp_path / "res")
+    alice, bob, frank = rows["alice"], rows["bob"], rows["frank"]
+    assert alice["file"] == "alice.py" and bob["file"] == "bob/solution.py" and frank["file"] == "frank"
+    assert int(alice["cases_passed"]) == int(alice["cases_total"]) > 0
+    assert int(bob["cases_passed"]) < int(bob["cases_total"]) == int(alice["cases_total"])
+    assert (alice["points"], alice["max_points"]) == (alice["cases_passed"], alice["cases_total"])
+    assert alice["sha256"] == hashlib.sha256(backprop_reference.encode()).hexdigest()
+    assert alice["device"] == "cpu" and alice["dlverify_version"] == dlverify_version
+    assert datetime.datetime.fromisoformat(alice["graded_at"]).tzinfo is not None
+    assert frank["points"] == "" and frank["graded_at"] == ""

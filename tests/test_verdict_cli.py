@@ -267,3 +267,36 @@ def test_assess_prints_candidate_text_as_written(tmp_path):
                   "--device", "cpu", grade=grade)
     assert run.code == 0, run.err
     assert "TypeError: [/]() takes no arguments" in run.out and "ignored notes[red].txt" in run.out
+
+
+def test_grade_and_verdict_give_one_count_with_not_run_cases_named():
+    """grade's summary and the verdict's evidence note count cases the same way."""
+    from dlverify.outcome import case_count
+    from dlverify.verdict.catalogue import load_catalogue
+    from dlverify.verdict.results import parse_result
+    from dlverify.verdict.scoring import exercise_evidence
+
+    doc = result_doc("attention", "failed", cases=14, passed=8)
+    for case in doc["cases"][-2:]:
+        case["status"], case["message"] = "not_run", "bf16 under the Triton interpreter"
+    counted = case_count(8, 12, 2)
+    assert counted == "8/12 cases passed, 2 not run here"
+    doc["summary"] = counted
+    evidence = exercise_evidence("attention", parse_result(doc, "r.json"), load_catalogue())
+    assert counted in evidence.note, evidence.note
+
+
+def test_demo_without_out_writes_outside_the_working_tree_and_says_where(tmp_path, monkeypatch):
+    import tempfile
+
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    work = tmp_path / "work"
+    work.mkdir()
+    run = run_cli(work, "demo", grade=fake_grade())
+    assert run.code == 0, run.err
+    assert list(work.iterdir()) == []
+    [out] = list(temp.iterdir())
+    assert (out / "report.json").is_file()
+    assert f"reports in {out}" in run.out, run.out

@@ -12,7 +12,7 @@ stopped.
 """
 # model.py (the pieces), find.py, store.py (results and summaries), run.py.
 
-from .find import find_submissions
+from .find import find_submissions, hand_in_folder
 from .model import (NO_SUBMISSION, SOLUTION_NAMES, SUFFIXES, SUMMARY_FIELDS, UNREADABLE, BatchError, Entry,
                     Options, Outcome, Row, Skipped)
 from .one import fault_row, grade_to_dict, record
@@ -22,5 +22,5 @@ from .store import (earlier_result, other_results, result_name, row_from_result,
 
 __all__ = ["NO_SUBMISSION", "SOLUTION_NAMES", "SUFFIXES", "SUMMARY_FIELDS", "UNREADABLE", "BatchError", "Entry",
            "Options", "Outcome", "Row", "Skipped", "earlier_result", "fault_row", "find_submissions",
-           "grade_to_dict", "other_results", "record", "result_name", "row_from_result", "run_batch", "run_local",
+           "grade_to_dict", "hand_in_folder", "other_results", "record", "result_name", "row_from_result", "run_batch", "run_local",
            "skipped_rows", "status_counts", "summary_rows", "write_result", "write_summary"]

@@ -49,6 +49,19 @@ def _is_out(path: Path, out: Path | None) -> bool:
     return here in (out.resolve(), (out / "results").resolve())
 
 
+def hand_in_folder(targets: list[Path]) -> Path | None:
+    """The folder the targets were handed in from: a folder of submissions itself, or the one that
+    holds a submission file or a candidate's folder named one by one (`hand-in/*`)."""
+    bases = []
+    for target in targets:
+        direct = target.is_file() or any((target / name).is_file() for name in SOLUTION_NAMES)
+        bases.append(os.path.abspath(target.parent if direct else target))
+    try:
+        return Path(os.path.commonpath(bases)) if bases else None
+    except ValueError:  # on different drives
+        return None
+
+
 def find_submissions(targets: list[Path], out: Path | None = None) -> tuple[list[Entry], list[Skipped]]:
     """Entries named by file stem or folder name, and notes on folders passed over.
 

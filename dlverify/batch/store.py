@@ -37,10 +37,21 @@ def result_name(entry_name: str) -> str:
 
 def row_from_result(entry: Entry, data: dict[str, Any], result_file: str, graded: str, runner: str = "") -> Row:
     tp = data.get("throughput") or {}
+    cases = data.get("cases")
+    counts = {}
+    if isinstance(cases, list):
+        not_run = sum(isinstance(c, dict) and c.get("status") == "not_run" for c in cases)
+        counts = {"cases_passed": sum(isinstance(c, dict) and c.get("status") == "passed" for c in cases),
+                  "cases_total": len(cases) - not_run, "cases_not_run": not_run}
+    device = data.get("device") or {}
     return Row(name=entry.name, file=str(entry.path), status=data["status"], passed=bool(data.get("passed")),
                correctness=data.get("correctness_score"), throughput_score=tp.get("score"),
                speedup=tp.get("speedup"), summary=data.get("summary", ""), result=result_file,
-               graded=graded, runner=runner)
+               graded=graded, runner=runner, **counts, sha256=str(data.get("submission_sha256", "")),
+               device=str(device.get("kind", "")) + (f" {device['name']}" if device.get("kind") == "cuda"
+                                                      and device.get("name") else ""),
+               dlverify_version=str((data.get("versions") or {}).get("dlverify", "")),
+               graded_at=str(data.get("graded_at", "")))
 
 
 @functools.lru_cache(maxsize=None)
@@ -144,7 +155,26 @@ def status_counts(rows: list[Row]) -> dict[str, int]:
     return dict(collections.Counter(row.status for row in rows))
 
 
-def write_summary(out: Path, exercise_id: str, outcome: Outcome) -> tuple[Path, Path]:
+def _relative(file: str, hand_in: Path | None) -> str:
+    """A path as the TA knows it, under the hand-in folder; any other stays as it is."""
+    if hand_in is None or not file:
+        return file
+    try:
+        return Path(file).relative_to(hand_in).as_posix()
+    except ValueError:
+        return file
+
+
+def _csv_row(row: Row, hand_in: Path | None) -> dict[str, Any]:
+    values = asdict(row)
+    values.update(points=row.points, max_points=row.max_points, file=_relative(row.file, hand_in))
+    return {k: _cell(values[k]) for k in SUMMARY_FIELDS}
+
+
+def write_summary(out: Path, exercise_id: str, outcome: Outcome,
+                  hand_in: Path | None = None) -> tuple[Path, Path]:
+    """summary.csv and summary.json; `hand_in`, the folder the submissions were found in, makes
+    the CSV's paths relative to it."""
     rows = summary_rows(outcome)
     out.mkdir(parents=True, exist_ok=True)
     csv_path, json_path = out / "summary.csv", out / "summary.json"
@@ -153,10 +183,11 @@ def write_summary(out: Path, exercise_id: str, outcome: Outcome) -> tuple[Path, 
         writer = csv.DictWriter(handle, fieldnames=SUMMARY_FIELDS)
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: _cell(v) for k, v in asdict(row).items()})
+            writer.writerow(_csv_row(row, hand_in))
 
     document = json.dumps({
         "exercise": exercise_id, "submissions": len(rows), "counts": status_counts(rows),
+        "hand_in": str(hand_in) if hand_in is not None else None,
         "interrupted": outcome.interrupted, "skipped": [str(s) for s in outcome.skipped],
         "other_results": outcome.other_results,
         "rows": [asdict(r) for r in rows],

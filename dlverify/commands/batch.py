@@ -22,8 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    ".py/.ipynb files are one submission each; each sub-folder is one "
                                    "candidate's (its solution.py or solution.ipynb). Results are written "
                                    "as they finish; run again to grade only what is new or changed.")
-    p.add_argument("exercise")
-    p.add_argument("targets", nargs="+", type=Path, metavar="FILE_OR_FOLDER")
+    p.add_argument("exercise", help="an exercise id (`dlverify exercises` lists them)")
+    p.add_argument("targets", nargs="+", type=Path, metavar="FILE_OR_FOLDER",
+                   help="the hand-in folder, or candidates' files or folders (hand-in/*)")
     p.add_argument("--out", type=Path, default=None,
                    help="folder for results/<name>.json, summary.csv, summary.json "
                         "(default: ./dlverify-<exercise>-results)")
@@ -31,8 +32,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="gradings side by side on this machine's CPU (default: 1 when timing, since "
                         "gradings side by side slow each other's timed calls; up to 4 with "
                         "--no-throughput). On GPUs: one per --gpus entry")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--sandbox", default="auto", choices=["auto", "local", "docker"])
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                   help="where the cases run: cpu, cuda (a GPU; a usage error without one), auto (cuda when "
+                        "the exercise uses a GPU and one is here, else cpu)")
+    p.add_argument("--sandbox", default="auto", choices=["auto", "local", "docker"],
+                   help="where each child runs: local (bubblewrap), docker, auto (docker when an engine answers)")
     p.add_argument("--gpus", default=None, metavar="0,1,...",
                    help="GPUs of this machine to grade on, one grading per GPU at a time")
     p.add_argument("--ray", default=None, metavar="ADDRESS",
@@ -89,7 +93,7 @@ def _usage(env, message: str) -> int:
 
 
 def cmd_grade_batch(args, env) -> int:
-    from ..batch import (BatchError, Options, find_submissions, other_results, run_batch, summary_rows,
+    from ..batch import (BatchError, Options, find_submissions, hand_in_folder, other_results, run_batch, summary_rows,
                          write_summary)
     from ..environment import resolve_device
 
@@ -166,7 +170,7 @@ def cmd_grade_batch(args, env) -> int:
             on = f" [dim]on {markup(row.runner)}[/]" if row.runner else ""
             # Names and summaries are the candidates' text (an exception's message): never markup.
             env.console.print(f"[{style}]{row.status.upper():>12}[/]  {markup(row.name)}  "
-                              f"{markup(row.summary[:120])}{kept}{on}")
+                              f"{markup(row.summary)}{kept}{on}")
             progress.advance(task)
 
         try:
@@ -176,7 +180,7 @@ def cmd_grade_batch(args, env) -> int:
             return _usage(env, str(exc))
     outcome.skipped = skipped
     outcome.other_results = other_results(out, entries)
-    csv_path, json_path = write_summary(out, exercise.id, outcome)
+    csv_path, json_path = write_summary(out, exercise.id, outcome, hand_in_folder(targets))
     _show_totals(env, outcome, len(entries))
     env.console.print(f"summary written to {markup(str(csv_path))} and {markup(str(json_path))}")
     if outcome.other_results:
@@ -197,7 +201,8 @@ def cmd_grade_batch(args, env) -> int:
 def _show_totals(env, outcome, total: int) -> None:
     from ..batch import status_counts, summary_rows
 
-    counts = status_counts(summary_rows(outcome))
+    rows = summary_rows(outcome)
+    counts = status_counts(rows)
     table = Table(box=None, header_style="bold", show_header=True)
     table.add_column("status")
     table.add_column("submissions", justify="right")
@@ -205,5 +210,10 @@ def _show_totals(env, outcome, total: int) -> None:
         table.add_row(f"[{STYLE.get(status, 'bold red')}]{status}[/]", str(count))
     env.console.print(table)
     kept = sum(r.graded == "kept" for r in outcome.rows)
-    env.console.print(f"{len(outcome.rows)} of {total} submissions"
-                      + (f" ({kept} kept from an earlier run)" if kept else ""))
+    # Submissions graded and candidates listed: a folder without a submission is a row of the
+    # summary but no submission, and "5 of 5" over 6 rows reads as a candidate lost.
+    apart = len(rows) - len(outcome.rows)
+    env.console.print(f"{len(outcome.rows)} of {total} submissions graded"
+                      + (f" ({kept} kept from an earlier run)" if kept else "")
+                      + f"; {len(rows)} candidates in the summary"
+                      + (f" ({apart} with no submission)" if apart else ""))

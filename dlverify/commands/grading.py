@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 from pathlib import Path
 
 from rich.table import Table
@@ -19,17 +18,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_exercises)
 
     p = sub.add_parser("start", help="write an exercise's starter and README for a candidate")
-    p.add_argument("exercise")
+    p.add_argument("exercise", help="an exercise id (`dlverify exercises` lists them)")
     p.add_argument("--dir", type=Path, default=None, help="folder to write into (default: ./<exercise>)")
     p.add_argument("--notebook", action="store_true", help="write a Jupyter notebook instead of a .py starter")
     p.add_argument("--force", action="store_true", help="overwrite existing files")
     p.set_defaults(func=cmd_start)
 
     p = sub.add_parser("grade", help="grade a submission (.py or .ipynb) in the sandbox")
-    p.add_argument("exercise")
-    p.add_argument("submission", type=Path)
+    p.add_argument("exercise", help="an exercise id (`dlverify exercises` lists them)")
+    p.add_argument("submission", type=Path, help="the candidate's .py file or .ipynb notebook")
     p.add_argument("--json", type=Path, default=None, help="write the result JSON here")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                   help="where the cases run: cpu, cuda (a GPU; a usage error without one), auto (cuda when "
+                        "the exercise uses a GPU and one is here, else cpu)")
     p.add_argument("--sandbox", default="auto", choices=["auto", "local", "docker"],
                    help="where the child runs: local (bubblewrap, cgroups, seccomp), docker (the "
                         "Dockerfile.cuda image), auto (docker when an engine answers, else local)")
@@ -41,7 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("validate", help="check packs: references and known-good pass, known-bad fail")
     p.add_argument("exercises", nargs="*", help=f"exercise ids (default: all: {', '.join(EXERCISE_IDS)})")
-    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
+                   help="where the packs' solutions are graded (default: cpu)")
     p.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1), help="gradings run side by side")
     p.set_defaults(func=cmd_validate)
 
@@ -58,6 +60,7 @@ def cmd_exercises(args, env) -> int:
 
 
 def cmd_start(args, env) -> int:
+    from ..handout import render_readme
     from ..notebook import starter_notebook
 
     exercise = get_exercise(args.exercise)
@@ -66,31 +69,39 @@ def cmd_start(args, env) -> int:
     if folder.exists() and not folder.is_dir():
         env.stderr.write(f"dlverify: {folder} exists and is not a folder\n")
         return ExitCode.USAGE
-    folder.mkdir(parents=True, exist_ok=True)
-    targets = {"README.md": exercise.readme}
-    written = []
+    # Every file's bytes first: a file that already holds exactly these bytes is no conflict
+    # (`start` then `start --notebook` writes the same README twice).
+    files = {"README.md": render_readme(exercise).encode("utf-8")}
     for name in exercise.handout:
-        if name != "starter.py":
-            targets[name] = exercise.folder / name
-    main_file = folder / ("solution.ipynb" if args.notebook else "solution.py")
-    clashes = [p for p in [main_file] + [folder / n for n in targets] if p.exists()]
-    if clashes and not args.force:
-        env.stderr.write(f"dlverify: {clashes[0]} already exists (use --force to overwrite)\n")
-        return ExitCode.USAGE
-    for name, source in targets.items():
-        shutil.copyfile(source, folder / name)
-        written.append(folder / name)
+        if name not in ("starter.py", "README.md"):
+            files[name] = (exercise.folder / name).read_bytes()
     if args.notebook:
         import nbformat
 
-        nbformat.write(starter_notebook(exercise), str(main_file))
+        main_name = "solution.ipynb"
+        files[main_name] = nbformat.writes(starter_notebook(exercise)).encode("utf-8") + b"\n"
     else:
-        shutil.copyfile(exercise.starter, main_file)
-    written.append(main_file)
-    for path in written:
-        env.console.print(f"wrote {path}")
+        main_name = "solution.py"
+        files[main_name] = exercise.starter.read_bytes()
+    main_file = folder / main_name
+    clashes = [folder / n for n, data in files.items()
+               if (folder / n).exists() and not _holds(folder / n, data)]
+    if clashes and not args.force:
+        env.stderr.write(f"dlverify: {clashes[0]} already exists (use --force to overwrite)\n")
+        return ExitCode.USAGE
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+        env.console.print(f"wrote {folder / name}")
     env.console.print(f"when ready: [bold]dlverify grade {exercise.id} {main_file}[/]")
     return ExitCode.OK
+
+
+def _holds(path: Path, data: bytes) -> bool:
+    try:
+        return path.is_file() and path.read_bytes() == data
+    except OSError:
+        return False
 
 
 def cmd_grade(args, env) -> int:
@@ -101,6 +112,13 @@ def cmd_grade(args, env) -> int:
     if args.gpu is not None and args.gpu < 0:
         env.stderr.write("dlverify: --gpu must be a GPU index (0, 1, ...)\n")
         return ExitCode.USAGE
+    if args.sandbox == "docker":
+        from ..isolation.docker import docker_available
+
+        if not docker_available():  # asked for by name: the user's setup, like --device cuda without a GPU
+            env.stderr.write("dlverify: --sandbox docker: no Docker engine answers on this machine "
+                             "(start one, or use --sandbox local)\n")
+            return ExitCode.USAGE
     with env.err_console.status(f"grading {markup(args.submission)} against {markup(args.exercise)}") as status:
         result = grade(args.exercise, args.submission, device=args.device, sandbox=args.sandbox, gpu=args.gpu,
                        throughput=not args.no_throughput, progress=lambda msg: status.update(msg))
@@ -130,7 +148,7 @@ def cmd_validate(args, env) -> int:
         mark = "[cyan]not verified here[/]" if outcome.not_verified else ("[green]ok[/]" if outcome.ok else "[red]MISMATCH[/]")
         want = "pass" if exp.role in ("reference", "correct") else "/".join(exp.expected)
         env.console.print(f"{mark}  {exp.exercise}/{exp.role}/{markup(exp.path.name)}: expected {want}, got "
-                          f"{outcome.status} — {markup(outcome.summary[:150])}")
+                          f"{outcome.status} — {markup(outcome.summary)}")
 
     outcomes = run_validate(ids, device=args.device, jobs=args.jobs, on_outcome=show)
     bad = [o for o in outcomes if not o.ok]

@@ -130,7 +130,7 @@ def launch_docker(spec: LaunchSpec, *, gpu: str | None = None, image: str = IMAG
     started = time.monotonic()
     proc = subprocess.Popen(docker_argv(spec, name, fifo, gpu=gpu, image=image), stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    reader = FrameReader(channel_fd, spec.limits.output_mb << 20).start()
+    reader = FrameReader(channel_fd, spec.limits.output_mb << 20, on_frame=spec.on_frame).start()
     cap = spec.limits.log_kb << 10
     out_tail = StreamTail(os.dup(proc.stdout.fileno()), cap).start()
     err_tail = StreamTail(os.dup(proc.stderr.fileno()), cap).start()

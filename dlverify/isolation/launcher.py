@@ -29,6 +29,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from ..channel import FrameReader, StreamTail
 from ..manifest import Limits
@@ -58,6 +59,7 @@ class LaunchSpec:
     deadline: float                 # time.monotonic() by which everything must be dead
     device: str = "cpu"
     framework: str | None = None    # which installed packages the sandbox may see; None: read it from the job
+    on_frame: Callable[[dict], None] | None = None  # each frame's header as it arrives (progress only)
 
 
 @dataclass
@@ -252,7 +254,7 @@ def launch(spec: LaunchSpec, *, use_bwrap: bool | None = None) -> RunEvidence:
             os.close(fd)
     status_tail = StreamTail(status_read, 4096).start() if status_read is not None else None
     max_output = spec.limits.output_mb << 20
-    reader = FrameReader(channel_read, max_output).start()
+    reader = FrameReader(channel_read, max_output, on_frame=spec.on_frame).start()
     cap = spec.limits.log_kb << 10
     out_tail = StreamTail(out_read, cap).start()
     err_tail = StreamTail(err_read, cap).start()

@@ -13,6 +13,7 @@ import argparse
 import inspect
 import os
 import shutil
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
@@ -66,8 +67,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("demo", help="assess a bundled sample candidate and write the reports",
                               description="Grades three sample submissions for sample answers (CPU, under a "
                                           "minute) and writes JSON, Markdown and HTML reports.")
-    p.add_argument("--out", type=Path, default=Path("dlverify-demo"), metavar="DIR",
-                   help="folder for the reports (default: ./dlverify-demo)")
+    p.add_argument("--out", type=Path, default=None, metavar="DIR",
+                   help="folder for the reports (default: a new temporary folder, named when done)")
     p.add_argument("--role", default=None, help="role profile (default: the sample's, engineer)")
     _grading_options(p, default_device="cpu")
     p.set_defaults(func=cmd_demo)
@@ -271,7 +272,7 @@ def _grade_all(env, submissions: dict[str, Path], device: str, jobs: int) -> dic
         done = dict(pool.map(one, sorted(submissions.items())))
     for exercise, doc in done.items():
         # The summary can carry the candidate's own text (an exception's message): never markup.
-        env.console.print(f"  {exercise}: {doc['status']} - {markup(str(doc.get('summary', ''))[:120])}",
+        env.console.print(f"  {exercise}: {doc['status']} - {markup(str(doc.get('summary', '')))}",
                           highlight=False)
     return done
 
@@ -341,7 +342,8 @@ def cmd_demo(args, env) -> int:
         plan = demo_plan()
         role = args.role or plan["role"]
         _check_role(role)
-        out = _path(env, args.out)
+        # Not the working tree unless asked (a demo run inside a checkout left dlverify-demo/ in it).
+        out = _path(env, args.out) if args.out is not None else Path(tempfile.mkdtemp(prefix="dlverify-demo-"))
         answers_src = SAMPLES / plan["answers"]
         answers = load_answers(answers_src)
         try:
@@ -365,6 +367,8 @@ def cmd_demo(args, env) -> int:
         _write_results(env, out / "results", docs)
         results = results_from_dicts([(f"{ex} result", d) for ex, d in docs.items()], _known_exercises())
         env.console.print()
-        return _finish(env, args, answers, results, role,
+        code = _finish(env, args, answers, results, role,
                        {"json": out / "report.json", "md": out / "report.md", "html": out / "report.html"})
+        env.console.print(f"reports in {markup(str(out))}", highlight=False)
+        return code
     return _run(env, go)

@@ -36,6 +36,7 @@ class ExerciseResult:
     first_failure: str           # "case: message" of the first failing case, "" if none
     reason: str                  # why it is unverified, or what the grader summarised
     submission_sha256: str
+    cases_not_run: int = 0       # counted apart, as grade's summary counts them (outcome.case_count)
 
 
 def _fail(name: str, what: str) -> ResultsError:
@@ -115,6 +116,7 @@ def parse_result(data: Any, name: str, known: Iterable[str] = EXERCISE_IDS) -> E
         throughput_score=tscore, cases_total=len(cases), cases_passed=passed,
         first_failure=first_failure, reason=reason,
         submission_sha256=str(data.get("submission_sha256", "")),
+        cases_not_run=len(cases) - len(ran),
     )
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..outcome import case_count
 from .answers import Answers, field_at
 from .catalogue import Band, Catalogue, Criterion, Role, Skill
 from .results import ExerciseResult
@@ -77,19 +78,25 @@ def claimed_level(skill: Skill, answers: Answers, levels: dict[str, float]) -> f
     return sum(v * w for v, w in parts) / sum(w for _, w in parts)
 
 
+def _count(result: ExerciseResult) -> str:
+    """Hidden cases counted as grade's summary counts them: passed of those run, not-run ones named."""
+    ran = result.cases_total - result.cases_not_run
+    return case_count(result.cases_passed, ran, result.cases_not_run)
+
+
 def exercise_evidence(ex: str, result: ExerciseResult | None, cat: Catalogue) -> ExerciseEvidence:
     rules = cat.evidence
     if result is None:
         return ExerciseEvidence(ex, "not_submitted", "not_submitted", None, None, "not submitted")
     if result.outcome == "passed":
         bonus = rules.throughput_bonus * result.throughput_score if result.throughput_score is not None else 0.0
-        note = f"passed {result.cases_passed}/{result.cases_total} hidden cases"
+        note = f"passed: {_count(result)}"
         if result.throughput_score is not None:
             note += f"; GPU throughput score {result.throughput_score:.2f}"
         return ExerciseEvidence(ex, result.status, "passed", r3(rules.pass_level + bonus),
                                 result.correctness_score, note)
     if result.outcome == "failed":
-        note = f"{result.status}: {result.cases_passed}/{result.cases_total} hidden cases passed"
+        note = f"{result.status}: {_count(result)}"
         if result.first_failure:
             note += f"; first problem: {result.first_failure}"
         return ExerciseEvidence(ex, result.status, "failed", r3(rules.failed_cap * result.correctness_score),
