@@ -24,8 +24,10 @@ def parse_source(source: str, filename: str = "submission.py") -> ast.Module:
     try:
         return ast.parse(source, filename=filename)
     except SyntaxError as exc:
-        where = f"line {exc.lineno}" + (f", column {exc.offset}" if exc.offset else "")
         msg = " ".join(str(exc.msg).split())[:MAX_MESSAGE]
+        if exc.lineno is None:  # Python 3.12 reports a null byte this way, with no position
+            raise UnparsableSource(f"syntax error: {msg}") from None
+        where = f"line {exc.lineno}" + (f", column {exc.offset}" if exc.offset else "")
         raise UnparsableSource(f"syntax error at {where}: {msg}") from None
     except RecursionError:
         raise UnparsableSource("the source nests too deeply to parse (an expression thousands of terms "

@@ -13,6 +13,7 @@ same bytes are hashed and parsed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -65,8 +66,13 @@ def _read_bytes(path: Path, root: Path) -> bytes:
     except OSError as exc:
         raise _Unreadable(f"cannot be read ({exc.strerror or type(exc).__name__})") from None
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
             raise _Unreadable("not a file")
+        if (info.st_dev, info.st_ino) in _grader_files():
+            # A hard link (or a bind) to the grader's own code: the same file by another name. Said
+            # without naming which file: the grader's layout is none of the candidate's business.
+            raise _Unreadable("one of the grader's own files under another name, not read")
         # st_size is not trusted: /proc files say 0 whatever they hold. Read one byte past the cap.
         chunks, size = [], 0
         while size <= MAX_SOURCE_BYTES:
@@ -82,6 +88,23 @@ def _read_bytes(path: Path, root: Path) -> bytes:
     if size > MAX_SOURCE_BYTES:
         raise _Unreadable(f"larger than {_size(MAX_SOURCE_BYTES)}")
     return b"".join(chunks)
+
+
+@functools.lru_cache(maxsize=1)
+def _grader_files() -> frozenset[tuple[int, int]]:
+    """(device, inode) of every file of the graders, the reference kernels and the sandbox code."""
+    from . import paths
+
+    found = set()
+    for folder in (paths.graders_dir(), paths.kernels_dir(), paths.sandbox_dir()):
+        for path in folder.rglob("*"):
+            try:
+                info = path.stat()
+            except OSError:
+                continue
+            if stat.S_ISREG(info.st_mode):
+                found.add((info.st_dev, info.st_ino))
+    return frozenset(found)
 
 
 def _text(raw: bytes) -> str:

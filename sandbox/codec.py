@@ -51,16 +51,30 @@ class UnsafeData(ValueError):
     """The bytes are not the plain data the contract allows."""
 
 
+# The writers as they were when this module was imported: in the worker, before any candidate
+# code ran (a red team replaced torch.save to compute its answer after the graded call).
+try:
+    import numpy as _np
+    _SAVEZ = _np.savez
+except ImportError:  # pragma: no cover - numpy is in every sandbox
+    _SAVEZ = None
+try:
+    import torch as _torch
+    _TORCH_SAVE = _torch.save
+except ImportError:  # a numpy-only sandbox has no torch to import
+    _TORCH_SAVE = None
+
+
 def dumps(obj: dict[str, Any], kind: str) -> bytes:
     buf = io.BytesIO()
     if kind == "numpy":
         import numpy as np
 
-        np.savez(buf, **{k: np.asarray(v) for k, v in obj.items()})
+        (_SAVEZ or np.savez)(buf, **{k: np.asarray(v) for k, v in obj.items()})
     else:
         import torch
 
-        torch.save(obj, buf)
+        (_TORCH_SAVE or torch.save)(obj, buf)
     return buf.getvalue()
 
 

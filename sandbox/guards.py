@@ -97,6 +97,7 @@ class Guards:
         self.block_forbidden_ops()
         self.refuse_op_registration()
         self.watch_new_threads()
+        self.block_dlpack()
         # The guards' own code and rules, as installed: a submission that reaches this class or
         # this object and swaps a method (`Guards._judge_op = ...`) or a rule is tampering too.
         self._own_code = dict(vars(type(self)))
@@ -281,6 +282,44 @@ class Guards:
                    "views and launch your kernels (allowed_ops in exercise.toml)")
             self._violate("forbidden-op", why)
             raise RuntimeError(f"dlverify: {why}")
+
+    def block_dlpack(self) -> None:
+        """DLPack hands a tensor's memory to another library with no aten op and no watched name:
+        a red team computed the softmax in numpy that way (numpy reached as an attribute of
+        Triton's interpreter). Where the rules forbid `__dlpack__`, every DLPack export torch has
+        refuses the candidate's calls, in and out of the graded call; Triton's own stay free."""
+        if "__dlpack__" not in self.forbidden_ops or "torch" not in sys.modules:
+            return
+        import torch
+        import torch.utils.dlpack as dlpack
+
+        guards = self
+        targets = [(torch.Tensor, "__dlpack__"), (torch, "to_dlpack"), (dlpack, "to_dlpack")]
+        targets += [(torch._C, name) for name in dir(torch._C) if "dlpack" in name.lower() and "from" not in name]
+        for owner, attribute in targets:
+            real = owner.__dict__.get(attribute) if isinstance(owner, type) else getattr(owner, attribute, None)
+            if real is None:
+                continue
+
+            def refused(*args, _real=real, _name=attribute, **kwargs):
+                if guards._charged_to_candidate():
+                    guards._violate("forbidden-op", f"DLPack export {_name!r} is not allowed in this exercise")
+                    raise RuntimeError(f"dlverify: calling {_name!r} is not allowed in this exercise")
+                return _real(*args, **kwargs)
+
+            setattr(owner, attribute, refused)
+            self._hooks[f"{getattr(owner, '__name__', owner)}.{attribute}"] = (owner, attribute, refused)
+
+    @contextmanager
+    def after_call(self):
+        """The op watch alone (no launch rule), for the worker's own work on what a call returned
+        (checking inputs, encoding outputs): a submission that patched a function this work calls
+        (torch.save, Tensor.detach) runs its code under the same rules as in the call."""
+        if self.watching_ops:
+            with self._mode_stack():
+                yield
+        else:
+            yield
 
     def refuse_op_registration(self) -> None:
         """With an allow-list, no new kernels for torch ops: a Python kernel registered for an allowed op

@@ -239,13 +239,14 @@ def _serve(job, source, requests, replies, runner_pid, sandbox_dir) -> None:
             inputs = codec.loads(data, io_kind)
             with guards.watching_call():
                 outputs = driver.run(module, params, inputs, device)
-            changed = mutated_inputs(inputs, codec.loads(data, io_kind))
-            if changed:
-                from contract import ContractError
+            with guards.after_call():
+                changed = mutated_inputs(inputs, codec.loads(data, io_kind))
+                if changed:
+                    from contract import ContractError
 
-                raise ContractError(f"the call changed its input {changed!r} in place; inputs are read-only")
-            del data
-            payload = codec.dumps(outputs, io_kind)
+                    raise ContractError(f"the call changed its input {changed!r} in place; inputs are read-only")
+                del data
+                payload = codec.dumps(outputs, io_kind)
         except BaseException as exc:  # noqa: BLE001
             kind = error_kind(exc)
             message = describe(exc) if kind == "contract" else trimmed_traceback(exc, submission_path)

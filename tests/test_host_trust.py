@@ -287,4 +287,48 @@ def test_formula_variants_are_text_in_a_spreadsheet(tmp_path, text):
     outcome = batch.Outcome(rows=[batch.Row(text, "/in/x.py", "failed", summary=text)])
     csv_path, _ = batch.write_summary(tmp_path, "backprop_mlp", outcome)
     row = next(csv.DictReader(csv_path.open(encoding="utf-8", newline="")))
-    assert row["name"] == "'" + text and row["summary"] == "'" + text
+    from dlverify.terminal_text import plain
+
+    shown = "'" + plain(text, newlines=True)        # a tab or other control shown as its escape
+    assert row["name"] == shown and row["summary"] == shown
+
+
+def test_a_hard_link_to_the_graders_reference_is_not_a_submission(tmp_path, cli):
+    """Found by a red team: a hand-in unpacked with a hard link to graders/<id>/reference.py passed,
+    since the link is a file inside the folder. The grader's own files are never read as one."""
+    from dlverify import paths
+
+    hand_in = tmp_path / "hand-in"
+    hand_in.mkdir()
+    reference = paths.graders_dir() / "backprop_mlp" / "reference.py"
+    try:
+        os.link(reference, hand_in / "mallory.py")
+    except OSError:
+        pytest.skip("this file system cannot hard-link the repository's files here")
+    (hand_in / "honest.py").write_text(reference.read_text())   # the same text, a file of its own
+    run = cli("grade-batch", "backprop_mlp", str(hand_in), "--out", str(tmp_path / "out"), "--no-throughput",
+              "--jobs", "1")
+    rows = {r["name"]: r for r in json.loads((tmp_path / "out" / "summary.json").read_text())["rows"]}
+    assert rows["mallory"]["status"] == "unreadable"
+    assert "grader's own files" in rows["mallory"]["summary"] and "reference" not in rows["mallory"]["summary"]
+    assert rows["honest"]["status"] == "passed", run.out
+
+
+def test_summary_csv_never_replays_a_name_s_escape_sequences(tmp_path, cli, backprop_reference):
+    """Found by a red team: summary.json and the terminal escaped them, summary.csv did not."""
+    hand_in = tmp_path / "hand-in"
+    hand_in.mkdir()
+    for name in ("\x1b[32mPASSED\x1b[0m\x1b[2K.py", "\u202eyp.live.py"):
+        (hand_in / name).write_text(backprop_reference)
+    cli("grade-batch", "backprop_mlp", str(hand_in), "--out", str(tmp_path / "out"), "--no-throughput",
+        "--jobs", "1")
+    text = (tmp_path / "out" / "summary.csv").read_text(encoding="utf-8")
+    assert "\x1b" not in text and "\u202e" not in text
+    assert "\\x1b[32mPASSED" in text and "\\u202e" in text
+
+
+def test_a_null_byte_is_one_honest_line():
+    from dlverify.submission import syntax_error
+
+    message = syntax_error("x = 1\x00\n")
+    assert message and "None" not in message and "\n" not in message

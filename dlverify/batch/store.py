@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 from .. import __version__
 from ..outcome import Status
+from ..terminal_text import plain
 from .model import NO_SUBMISSION, SUMMARY_FIELDS, Entry, Outcome, Row, Skipped
 
 # What a spreadsheet may skip before it looks for a formula: blanks (Unicode's too), controls,
@@ -134,8 +135,9 @@ def _cell(value: Any) -> Any:
     if not isinstance(value, str):
         return value
     if _FORMULA.match(unicodedata.normalize("NFKC", value[:256])) or value[:1] in ("\t", "\r", "\n"):
-        return "'" + value
-    return value
+        value = "'" + value
+    # `cat summary.csv` must not replay a file name's escape sequences or bidi overrides either
+    return plain(value, newlines=True)
 
 
 def _replace_atomically(path: Path, write: Callable[[Any], None]) -> None:
