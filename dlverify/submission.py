@@ -69,9 +69,10 @@ def _read_bytes(path: Path, root: Path) -> bytes:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise _Unreadable("not a file")
-        if (info.st_dev, info.st_ino) in _grader_files():
-            # A hard link (or a bind) to the grader's own code: the same file by another name. Said
-            # without naming which file: the grader's layout is none of the candidate's business.
+        if (info.st_dev, info.st_ino) in _grader_files() and not _in_grader_folders(path):
+            # A hard link (or a bind) to the grader's own code: the same file by another name (the
+            # operator naming graders/<id>/reference.py itself is `validate`'s business, not this).
+            # Said without naming which file: the grader's layout is none of the candidate's business.
             raise _Unreadable("one of the grader's own files under another name, not read")
         # st_size is not trusted: /proc files say 0 whatever they hold. Read one byte past the cap.
         chunks, size = [], 0
@@ -90,13 +91,21 @@ def _read_bytes(path: Path, root: Path) -> bytes:
     return b"".join(chunks)
 
 
+def _grader_folders() -> tuple[Path, ...]:
+    from . import paths
+
+    return paths.graders_dir(), paths.kernels_dir(), paths.sandbox_dir()
+
+
+def _in_grader_folders(path: Path) -> bool:
+    return any(_inside(path, folder) for folder in _grader_folders())
+
+
 @functools.lru_cache(maxsize=1)
 def _grader_files() -> frozenset[tuple[int, int]]:
     """(device, inode) of every file of the graders, the reference kernels and the sandbox code."""
-    from . import paths
-
     found = set()
-    for folder in (paths.graders_dir(), paths.kernels_dir(), paths.sandbox_dir()):
+    for folder in _grader_folders():
         for path in folder.rglob("*"):
             try:
                 info = path.stat()

@@ -61,7 +61,7 @@ except ImportError:  # pragma: no cover - numpy is in every sandbox
 try:
     import torch as _torch
     _TORCH_SAVE = _torch.save
-except ImportError:  # a numpy-only sandbox has no torch to import
+except Exception:  # noqa: BLE001 - a numpy-only sandbox has no torch: hidden (ImportError) or refused (OSError)
     _TORCH_SAVE = None
 
 
