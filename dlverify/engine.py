@@ -121,7 +121,7 @@ def _grade(exercise: Exercise, submission: Submission, device: str, sandbox: str
             _score_cases(result, job, pack, ctx, evidence, progress)
         status = overall([c.status for c in result.cases])
         if status is Status.PASSED and job.benches:
-            progress("timing the reference on the same inputs")
+            progress("checking the timed calls; timing torch and the reference (or reading its kept figures)")
             result.throughput = measure_throughput(job, pack, ctx, evidence,
                                                    _launch_reference(job, pack, exercise, device, launcher,
                                                                      result.phases), result)
