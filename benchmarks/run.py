@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 from dlverify import paths  # noqa: E402
 from dlverify.cases import case_seed, new_run_secret  # noqa: E402
 from dlverify.environment import versions  # noqa: E402
-from dlverify.gpu import harness, stats  # noqa: E402
+from dlverify.gpu import harness, stats, worker_harness  # noqa: E402
 from dlverify.gpu.crosscheck import cross_check  # noqa: E402
 from dlverify.gpu.measure import GpuRun, case_figures, time_torch  # noqa: E402
 from dlverify.gpu.sol import driver_version, speed_of_light  # noqa: E402
@@ -147,7 +147,7 @@ def time_case(pack, case, device: str, sol) -> dict | None:
     clock = H.CudaClock() if device == "cuda" else H.WallClock()
     slots, exact = [], True
     for inputs in pool:
-        prepared, exact = H.split_call(driver, reference, case.params, H.to_device(inputs, device), device)
+        prepared, exact = worker_harness().split_call(driver, reference, case.params, H.to_device(inputs, device), device)
         slots.append(prepared)
     H.warm_up(slots[0], clock)
     timing = H.run_timed([slots[s] for s in H.timed_slots(len(slots))], clock)

@@ -19,17 +19,22 @@ from .cases import Case, Tolerance, load_cases
 from .manifest import Exercise
 
 
-def sandbox_contract() -> ModuleType:
-    """sandbox/contract.py, importable as `contract` here too: the drivers the host loads by path
-    (its torch baselines, its copies of generated bench inputs) import it by that name, as in the child."""
-    path = paths.sandbox_dir() / "contract.py"
-    loaded = sys.modules.get("contract")
+def sandbox_module(name: str) -> ModuleType:
+    """sandbox/<name>.py, importable by that name here too, as in the child: the drivers import
+    `contract`, and the timing harness's files import one another (gpu_timing, gpu_digest)."""
+    path = paths.sandbox_dir() / f"{name}.py"
+    loaded = sys.modules.get(name)
     if loaded is not None:
         if Path(getattr(loaded, "__file__", "") or "").resolve() != path.resolve():
-            raise ImportError(f"another module named 'contract' is loaded ({loaded.__file__}); "
-                              "the sandbox drivers need theirs")
+            raise ImportError(f"another module named {name!r} is loaded ({loaded.__file__}); "
+                              "the sandbox's own is needed")
         return loaded
-    return load_module_from_path("contract", path)
+    return load_module_from_path(name, path)
+
+
+def sandbox_contract() -> ModuleType:
+    """sandbox/contract.py, importable as `contract` (the drivers the host loads by path import it)."""
+    return sandbox_module("contract")
 
 
 def load_module_from_path(name: str, path: Path) -> ModuleType:

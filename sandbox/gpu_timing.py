@@ -26,9 +26,12 @@ work of a call and computing its answer only if asked is a digest mismatch.
 Each timed call has a pool slot of its own: an answer cached from an earlier
 call never applies.
 
-The host loads this same file by path for trusted work (the torch baseline,
-the harness's calibration, the digest of what came back), so nothing here is
-imported at module level but the standard library.
+This file holds what both sides share (the rules, the clocks, the loop); the
+digests are in gpu_digest.py and the worker's request handling in
+gpu_worker.py. The host loads these same files (dlverify/gpu/__init__.py) for
+trusted work (the torch baseline, the harness's calibration, the digest of
+what came back), so nothing in them is imported at module level but the
+standard library and each other.
 """
 
 from __future__ import annotations
@@ -39,6 +42,10 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
+
+# The digests live beside this file (gpu_digest.py); the names are part of the harness's interface.
+from gpu_digest import (DIGEST_BLOCK, _triton_partials, digest, digest_parts, finish_digest,  # noqa: F401
+                        needs_triton_digest)
 
 # Warm-up by time, not by count: the first call pays for compilation and
 # autotuning, then calls go on until WARMUP_SECONDS have passed after it
@@ -57,7 +64,6 @@ ROUND = 4
 # Calls whose outputs come back to be checked, per case: each crosses the
 # channel, and GPU-sized outputs are hundreds of MiB.
 REVEALED_CALLS = 2
-DIGEST_BLOCK = 4096
 BENCH_OPS = ("bench_gen", "bench_load", "bench_warm", "bench_run", "bench_output", "bench_free")
 # Bench inputs made on the device from a seed per call (drivers with bench_inputs): slot 0
 # for the warm-up, up to GENERATED_CALLS timed calls, as many as the stopping rule wants
@@ -209,120 +215,6 @@ class WallClock:
         return end - start
 
 
-# ----------------------------------------------------------------------------- digests
-
-tl = None  # triton.language, bound on first use (the kernel below is compiled lazily)
-
-
-def _digest_kernel(words_ptr, out_ptr, n, BLOCK: tl.constexpr):
-    # one int64 partial sum per block of words: read n words once, write n / BLOCK sums
-    pid = tl.program_id(0)
-    offs = pid * BLOCK + tl.arange(0, BLOCK)
-    words = tl.load(words_ptr + offs, mask=offs < n, other=0).to(tl.int64)
-    tl.store(out_ptr + pid, tl.sum(words, axis=0))
-
-
-_kernel = None
-
-
-def _triton_partials(words):
-    """Partial sums by a Triton kernel: for workers whose rules block torch's sum (triton_softmax)."""
-    global tl, _kernel
-    import torch
-
-    if _kernel is None:
-        import triton
-        import triton.language as language
-
-        tl = language
-        _kernel = triton.jit(_digest_kernel)
-    blocks = -(-words.numel() // DIGEST_BLOCK)
-    out = torch.empty(max(blocks, 1), dtype=torch.int64, device=words.device)
-    if blocks:
-        _kernel[(blocks,)](words, out, words.numel(), BLOCK=DIGEST_BLOCK)
-    else:
-        out.zero_()
-    return out
-
-
-def needs_triton_digest(forbidden_ops) -> bool:
-    """Whether an exercise's rules block torch's sum (triton_softmax, cuda_matmul): then a Triton kernel sums."""
-    return "sum" in set(forbidden_ops or ())
-
-
-def digest_parts(outputs: dict, *, use_triton: bool = False) -> list:
-    """Start a digest of every output: device tensors are summed on the device, without a sync.
-
-    A tensor's part is the sum of its raw bits read as integers (2-byte
-    elements as int16, 1-byte as uint8, wider ones as int32 words), so any
-    change to any element changes it unless another change cancels it
-    exactly. Only ops every exercise allows are used: views, copies and, where
-    the rules block torch's sum, a Triton kernel (or, where Triton is missing or fails, a copy
-    to the host and numpy).
-    """
-    parts = []
-    for key in sorted(outputs, key=str):
-        value = outputs[key]
-        if hasattr(value, "detach") and hasattr(value, "element_size"):  # a torch tensor
-            import torch
-
-            flat = value.detach().contiguous().reshape(-1)
-            if flat.dtype == torch.bool:
-                flat = flat.to(torch.uint8)
-            words = flat.view({1: torch.uint8, 2: torch.int16}.get(flat.element_size(), torch.int32))
-            total = _numpy_sum(words.numpy()) if words.device.type == "cpu" else _device_total(words, use_triton)
-            parts.append([str(key), str(flat.dtype).replace("torch.", ""), flat.numel(), total])
-        elif hasattr(value, "dtype") and hasattr(value, "tobytes"):  # a numpy array
-            import numpy as np
-
-            flat = np.ascontiguousarray(value).reshape(-1)
-            size = flat.dtype.itemsize
-            words = flat.view({1: np.uint8, 2: np.int16}.get(size, np.int32)) if size <= 2 or size % 4 == 0 \
-                else flat.view(np.uint8)
-            parts.append([str(key), str(flat.dtype), int(flat.size), _numpy_sum(words)])
-        else:  # a number or a string: small, kept as its repr
-            parts.append([str(key), type(value).__name__, 1, repr(value)[:64]])
-    return parts
-
-
-def _device_total(words, use_triton: bool):
-    """The sum of a device tensor's words, left on the device (no sync): torch's sum, or Triton's."""
-    import torch
-
-    if not use_triton:
-        return words.sum(dtype=torch.int64).reshape(1)
-    try:
-        return _triton_partials(words)
-    except Exception:  # noqa: BLE001
-        # No Triton, or its compiler failing in this sandbox: the grader's problem, never the
-        # candidate's. The same sum through the host is slower (the host's floor may show it) but
-        # gives the same digest, where an exception here would fail the candidate's timed case.
-        return _numpy_sum(words.cpu().numpy())
-
-
-def _numpy_sum(words) -> int:
-    import numpy as np
-
-    # np.sum with an int64 accumulator casts in small buffered chunks: words.astype(np.int64)
-    # would first allocate 8 bytes per element (1 GiB for a 4096 x 32768 bf16 output), in the
-    # worker on every timed call of a driver whose outputs come back on the host.
-    return int(np.sum(words, dtype=np.int64))
-
-
-def finish_digest(parts: list) -> list:
-    """[key, dtype, count, sum] per output, JSON-able (reads device sums back: call after a sync)."""
-    done = []
-    for key, dtype, count, total in parts:
-        if hasattr(total, "cpu"):  # device partial sums: copy back, add up in numpy (no torch op)
-            total = _numpy_sum(total.cpu().numpy())
-        done.append([key, dtype, count, total])
-    return done
-
-
-def digest(outputs: dict, *, use_triton: bool = False) -> list:
-    return finish_digest(digest_parts(outputs, use_triton=use_triton))
-
-
 # ----------------------------------------------------------------------------- moving data
 
 def _is_tensor(value) -> bool:
@@ -466,152 +358,3 @@ def run_timed(slots: list[Prepared], clock, *, guard=_nothing, quiet=_nothing, u
             break
     timing.stop = timing.stop or "pool"
     return timing
-
-
-# ----------------------------------------------------------------------------- worker side
-
-def unshared(outputs: dict, kept: set) -> dict:
-    """The outputs of one timed call, refused if they share memory with an earlier timed call's.
-
-    Every timed call's outputs are kept, and the drawn ones copied back after the last call. A
-    submission that hands back the same buffer on every call has, by then, overwritten the
-    earlier calls' answers with the last one's: its committed digests would not match what comes
-    back, and it would be told it skipped work it did. It is told what it did instead (a contract
-    error, raised in the worker like any error of the call). kept: the byte ranges seen so far.
-    """
-    for key, value in outputs.items():
-        if _is_tensor(value) and value.numel():
-            # the bytes this view spans: slices of one larger buffer that do not overlap are fine
-            first = value.data_ptr()
-            span = (sum((n - 1) * abs(st) for n, st in zip(value.shape, value.stride())) + 1) * value.element_size()
-            device = str(value.device)
-            if any(d == device and first < end and start < first + span for d, start, end in kept):
-                raise _contract_error(
-                    f"output {str(key)[:64]!r} of a timed call is in the same memory as an earlier timed call's "
-                    "output: every call must return new tensors (the timed calls' outputs are all kept and "
-                    "checked after the last one)")
-            kept.add((device, first, first + span))
-    return outputs
-
-
-def _contract_error(message: str) -> Exception:
-    try:
-        from contract import ContractError  # the worker's (sandbox/ is on its path)
-    except ImportError:
-        return ValueError(message)
-    return ContractError(message)
-
-
-def split_call(driver, module, params: dict, inputs: dict, device: str) -> tuple[Prepared, bool]:
-    """The driver's bench_call when it has one (exact: the candidate's work only), else its run().
-
-    Without bench_call the timed span is the driver's whole run(): the inputs
-    are already on the device, but the copy of the outputs back to the host is
-    timed too, so the figure understates the kernel's speed.
-    """
-    hook = getattr(driver, "bench_call", None)
-    if callable(hook):
-        call, collect = hook(module, params, inputs, device)
-        return Prepared(call, collect), True
-    return Prepared(lambda: driver.run(module, params, inputs, device), lambda outputs: outputs), False
-
-
-class BenchWorker:
-    """The worker's state for one bench case at a time; `handle` serves the runner's bench_* requests.
-
-    Candidate errors propagate: the worker reports them like a failed call.
-    """
-
-    def __init__(self, module, driver, guards, device: str, io_kind: str, codec, clock=None):
-        self.module, self.driver, self.guards, self.device = module, driver, guards, device
-        self.io_kind, self.codec = io_kind, codec
-        self._clock = clock
-        self.slots: list[Prepared] = []
-        self.generated: tuple[dict, list[int]] | None = None   # (params, seeds) of a generated bench
-        self.seen: dict = {}
-        self.exact = True
-        self.timing: Timing | None = None
-        # where the rules block torch's sum, they block it for the grader's own digest too
-        self.use_triton = needs_triton_digest(getattr(guards, "forbidden_ops", ()))
-
-    @property
-    def clock(self):
-        if self._clock is None:
-            self._clock = CudaClock()
-        return self._clock
-
-    def quiet(self):
-        """The rule watch without the per-call launch rule (for driver code around the call)."""
-        after_call = getattr(self.guards, "after_call", None)
-        return after_call() if after_call is not None else contextlib.nullcontext()
-
-    def _generated_slot(self, slot: int) -> Prepared:
-        """Slot `slot` of a generated bench: its inputs made on the device from its seed (untimed)."""
-        params, seeds = self.generated
-        with self.quiet():
-            inputs = self.driver.bench_inputs(params, seeds[slot], self.device)
-            prepared, self.exact = split_call(self.driver, self.module, params, inputs, self.device)
-        return prepared
-
-    def _calls_that_fit(self, wanted: int) -> int:
-        """Timed calls whose outputs fit in the memory share (each is kept until the draw)."""
-        size = int(self.seen.get("output_bytes") or 0)
-        if size <= 0:
-            return wanted
-        if self.device == "cuda":
-            import torch
-
-            free, _ = torch.cuda.mem_get_info()
-            budget = int(free * OUTPUT_MEMORY_SHARE)
-        else:
-            budget = CPU_OUTPUT_MEMORY
-        return max(1, min(wanted, budget // size))
-
-    def handle(self, header: dict, payload: bytes) -> tuple[dict, bytes]:
-        op = header.get("op")
-        if op == "bench_gen":
-            seeds = header.get("seeds")
-            if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) for s in seeds):
-                raise ValueError("bench_gen needs a list of integer seeds")  # the runner's bug
-            self.generated, self.slots, self.timing = (header.get("params") or {}, seeds), [], None
-            return {"slots": len(seeds)}, b""
-        if op == "bench_load":
-            inputs = to_device(self.codec.loads(payload, self.io_kind), self.device)
-            with self.quiet():
-                prepared, self.exact = split_call(self.driver, self.module, header.get("params") or {}, inputs,
-                                                  self.device)
-            self.slots.append(prepared)
-            return {"slot": len(self.slots) - 1}, b""
-        if op == "bench_warm":
-            first = self._generated_slot(0) if self.generated else self.slots[0]
-            calls, seconds = warm_up(first, self.clock, guard=self.guards.watching_call, quiet=self.quiet,
-                                     use_triton=self.use_triton, seen=self.seen)
-            del first
-            self.clock.sync()
-            return {"warmup_calls": calls, "warmup_seconds": seconds, "flush_bytes": self.clock.flush_bytes,
-                    "clock": self.clock.kind, "exact": self.exact}, b""
-        if op == "bench_run":
-            kept: set = set()
-
-            def checked(slot: Prepared) -> Prepared:
-                return Prepared(slot.call, lambda result: unshared(slot.collect(result), kept))
-
-            if self.generated:
-                calls = self._calls_that_fit(len(self.generated[1]) - 1)
-                slots = LazySlots(calls, lambda i: checked(self._generated_slot(i + 1)))
-            else:
-                slots = [checked(self.slots[s]) for s in timed_slots(len(self.slots))]
-            self.timing = run_timed(slots, self.clock, guard=self.guards.watching_call, quiet=self.quiet,
-                                    use_triton=self.use_triton)
-            self.slots = []  # the inputs are no longer needed: free them before outputs are copied back
-            return {"seconds": self.timing.seconds, "digests": self.timing.digests, "stop": self.timing.stop}, b""
-        if op == "bench_output":
-            index = header.get("index")
-            outputs = self.timing.outputs[index] if self.timing and isinstance(index, int) and \
-                0 <= index < len(self.timing.outputs) else {}
-            with self.quiet():
-                return {"index": index}, self.codec.dumps(to_host(outputs), self.io_kind)
-        if op == "bench_free":
-            self.slots, self.timing, self.generated = [], None, None
-            return {}, b""
-        raise ValueError(f"unknown bench op {op!r}")  # the runner's bug, not the candidate's

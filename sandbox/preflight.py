@@ -60,7 +60,7 @@ def triton() -> list[str]:
         return [f"Triton's cache folder {cache} is not writable inside the sandbox: {exc.strerror}"]
     try:
         import torch
-        from gpu_timing import _triton_partials
+        from gpu_digest import _triton_partials
 
         # The harness's own digest kernel: compiles (Triton, ptxas, the C launcher) and runs once,
         # so the first timed call of a submission never pays for the grader's compilation either.

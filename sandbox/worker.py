@@ -168,7 +168,7 @@ def _serve(job, source, requests, replies, runner_pid, sandbox_dir) -> None:
     out.send({"type": "confined", "detail": confinement})
     # The machine's part before the candidate's: a GPU that cannot be used is the grader's fault.
     import preflight
-    from gpu_timing import needs_triton_digest
+    from gpu_digest import needs_triton_digest
 
     found = preflight.problems(job["device"], job["framework"],
                                triton_digest=needs_triton_digest(job["rules"].get("forbidden_ops")))
@@ -220,7 +220,7 @@ def _serve(job, source, requests, replies, runner_pid, sandbox_dir) -> None:
             if not str(op).startswith("bench_"):
                 return
             # GPU timing: the runner drives the timed loop (sandbox/gpu_timing.py) one request at a time.
-            from gpu_timing import BenchWorker
+            from gpu_worker import BenchWorker
 
             bench = bench or BenchWorker(module, driver, guards, device, io_kind, codec)
             try:

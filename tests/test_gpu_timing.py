@@ -25,7 +25,7 @@ import torch
 from dlverify import paths
 from dlverify.cases import Case
 from dlverify.channel import Frame
-from dlverify.gpu import harness, stats
+from dlverify.gpu import harness, stats, worker_harness
 from dlverify.gpu import measure as measure_module
 from dlverify.gpu.measure import calibrate, driver_splits_call, measure_gpu
 from dlverify.gpu.sol import SpeedOfLight
@@ -36,6 +36,8 @@ from dlverify.registry import get_exercise
 from dlverify.result import GradeResult
 
 H = harness()
+W = worker_harness()
+D = sys.modules["gpu_digest"]   # loaded with the harness, by its own name
 needs_gpu = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
 
@@ -121,12 +123,12 @@ def test_triton_digest_kernel_matches_the_torch_sum():
     code = textwrap.dedent("""
         import sys, torch
         sys.path.insert(0, sys.argv[1])
-        import gpu_timing
+        import gpu_digest
         for dtype, n in ((torch.float32, 10001), (torch.float16, 4096 * 3 + 7), (torch.bfloat16, 5), (torch.float32, 0)):
             x = torch.randn(n).to(dtype)
             words = x.view(torch.int16 if x.element_size() == 2 else torch.int32)
-            partials = gpu_timing._triton_partials(words)
-            assert gpu_timing._numpy_sum(partials.numpy()) == int(words.sum(dtype=torch.int64)), dtype
+            partials = gpu_digest._triton_partials(words)
+            assert gpu_digest._numpy_sum(partials.numpy()) == int(words.sum(dtype=torch.int64)), dtype
         print("ok")
     """)
     env = dict(os.environ, TRITON_INTERPRET="1")
@@ -145,7 +147,7 @@ def test_numpy_digest_sums_without_an_int64_copy():
     want = int(words.astype(np.int64).sum())
     tracemalloc.start()
     try:
-        got = H._numpy_sum(words)
+        got = D._numpy_sum(words)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -158,11 +160,11 @@ def test_a_failing_triton_digest_falls_back_to_the_same_sum(monkeypatch):
     def broken(words):
         raise RuntimeError("ptxas: not found")        # what a sandbox without Triton's toolchain raises
 
-    monkeypatch.setattr(H, "_triton_partials", broken)
+    monkeypatch.setattr(D, "_triton_partials", broken)
     words = (torch.randn(5000) * 7).to(torch.bfloat16).view(torch.int16)
-    total = H._device_total(words, use_triton=True)
+    total = D._device_total(words, use_triton=True)
     assert int(total) == int(words.sum(dtype=torch.int64))
-    assert int(H._device_total(words, use_triton=False)[0]) == int(total)
+    assert int(D._device_total(words, use_triton=False)[0]) == int(total)
 
 
 # ----------------------------------------------------------------------------- the timed loop on a scripted clock
@@ -252,7 +254,7 @@ def test_a_reused_output_buffer_is_a_contract_error_not_skipped_work(monkeypatch
     guards = SimpleNamespace(watching_call=H._nothing, forbidden_ops=frozenset())
     pool = [{"x": torch.full((64,), float(i))} for i in range(6)]
     for shared in (False, True):
-        worker = H.BenchWorker(None, driver(shared), guards, "cpu", "torch", codec(), clock=H.WallClock())
+        worker = W.BenchWorker(None, driver(shared), guards, "cpu", "torch", codec(), clock=H.WallClock())
         for inputs in pool:
             worker.handle({"op": "bench_load", "params": {}}, codec().dumps(inputs, "torch"))
         worker.handle({"op": "bench_warm"}, b"")
@@ -277,7 +279,7 @@ SIMULATION = textwrap.dedent('''
     import torch
     if spec["framework"] == "triton":
         import triton
-    import codec, gpu_timing
+    import codec, gpu_timing, gpu_worker
     from guards import Guards
 
     violations = []
@@ -297,7 +299,7 @@ SIMULATION = textwrap.dedent('''
             return 1e-7
 
     clock = PatchedClock() if spec.get("patched_timer") else gpu_timing.WallClock()
-    worker = gpu_timing.BenchWorker(module, driver, guards, "cpu", spec["io"], codec, clock=clock)
+    worker = gpu_worker.BenchWorker(module, driver, guards, "cpu", spec["io"], codec, clock=clock)
     gpu_timing.WARMUP_SECONDS = 0.05
 
     class Link:  # the runner's WorkerLink, without the pipes
@@ -350,7 +352,7 @@ def _simulate(tmp_path: Path, exercise_id: str, submission: Path, bench: Planned
     env = dict(os.environ, TRITON_INTERPRET="1", OMP_NUM_THREADS="1")
     # The script stands in for the runner, which in the sandbox is another process: compiled under a
     # "<...>" name, its frames are nobody's, so the guards judge the worker's code as they do there.
-    runner = f"import sys; sys.argv = sys.argv[1:]; exec(compile(open(sys.argv[0]).read(), '<runner>', 'exec'))"
+    runner = "import sys; sys.argv = sys.argv[1:]; exec(compile(open(sys.argv[0]).read(), '<runner>', 'exec'))"
     done = subprocess.run([sys.executable, "-c", runner, str(script), str(paths.sandbox_dir()), str(spec_path),
                            str(out_path)],
                           capture_output=True, text=True, env=env, timeout=600)
@@ -659,7 +661,7 @@ def test_the_host_checks_a_generated_bench_on_inputs_it_makes_again(generated_se
 
 
 def test_generated_calls_stop_where_their_outputs_would_not_fit(monkeypatch):
-    worker = H.BenchWorker(SimpleNamespace(softmax=lambda x: x.clone()), SimpleNamespace(
+    worker = W.BenchWorker(SimpleNamespace(softmax=lambda x: x.clone()), SimpleNamespace(
         bench_inputs=lambda params, seed, device: {"x": torch.full((256,), float(seed % 97))},
         bench_call=lambda module, params, inputs, device: (lambda: inputs["x"].clone(), lambda y: {"y": y})),
         SimpleNamespace(watching_call=contextlib_null, forbidden_ops=()), "cpu", "torch", codec(),

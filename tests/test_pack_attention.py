@@ -494,13 +494,13 @@ def test_reference_and_correct_solutions_pass_in_process(pack, ctx, driver, seed
 def test_driver_bench_call_times_the_call_alone_and_recomputes_gradients(pack, ctx, driver):
     """A GPU bench times call() only (forward and backward); collect leaves the outputs on the
     device, and a slot called again (the warm-up) gets fresh gradients, not accumulated ones."""
-    from dlverify.gpu import harness
+    from dlverify.gpu import worker_harness
 
     reference = load_solution(pack.reference_path)
     for name in ("f32_backward_odd_sizes", "mhsa_f32_backward_causal_left_padding"):
         case = by_name(pack, name)
         inputs = pack.grader.make_inputs(case, SEED)
-        prepared, exact = harness().split_call(driver, reference, case.params, inputs, "cpu")
+        prepared, exact = worker_harness().split_call(driver, reference, case.params, inputs, "cpu")
         assert exact, name
         out = prepared.call()
         assert type(out) is torch.Tensor, name                  # the call returns the forward's tensor

@@ -216,7 +216,7 @@ def test_driver_bench_call_times_the_softmax_alone(driver):
     Without bench_call the harness times the whole run(), whose synchronize and copy of y to
     the host (128-256 MiB at the bench shapes) dwarf a ~0.1 ms kernel.
     """
-    from dlverify.gpu import harness
+    from dlverify.gpu import worker_harness
 
     x = torch.randn(4, 6, dtype=torch.float16)
     calls = []
@@ -225,7 +225,7 @@ def test_driver_bench_call_times_the_softmax_alone(driver):
         calls.append(t)
         return t.clone()
 
-    prepared, exact = harness().split_call(driver, SimpleNamespace(softmax=softmax), {}, {"x": x}, "cpu")
+    prepared, exact = worker_harness().split_call(driver, SimpleNamespace(softmax=softmax), {}, {"x": x}, "cpu")
     assert exact                                   # the harness reports the figure as the call's alone
     y = prepared.call()
     assert type(y) is torch.Tensor and len(calls) == 1 and calls[0] is x   # the call returns the kernel's tensor
@@ -316,7 +316,7 @@ def test_allow_list_judges_the_candidate_and_spares_the_harness(pack, tmp_path):
         os.environ["TRITON_INTERPRET"] = "1"
         import torch, triton
         sys.path.insert(0, {str(paths.sandbox_dir())!r})
-        import codec, gpu_timing
+        import codec, gpu_timing, gpu_worker
         from guards import Guards
         import drivers.triton_softmax as driver
         violations = []
@@ -324,7 +324,7 @@ def test_allow_list_judges_the_candidate_and_spares_the_harness(pack, tmp_path):
                   "require_triton_launch": True}}
         guards = Guards(rules, lambda rule, detail: violations.append(detail))
         guards.install()
-        worker = gpu_timing.BenchWorker(None, driver, guards, "cpu", "torch", codec, clock=gpu_timing.WallClock())
+        worker = gpu_worker.BenchWorker(None, driver, guards, "cpu", "torch", codec, clock=gpu_timing.WallClock())
 
         def load(path, name):
             spec = importlib.util.spec_from_file_location(name, path)

@@ -66,13 +66,13 @@ def test_an_unwritable_triton_cache_is_named(monkeypatch, tmp_path):
 def test_a_triton_kernel_that_cannot_compile_is_named(monkeypatch, tmp_path):
     fake_torch(monkeypatch)
     monkeypatch.setenv("TRITON_CACHE_DIR", str(tmp_path / "cache"))
-    gpu_timing = types.ModuleType("gpu_timing")
+    gpu_digest = types.ModuleType("gpu_digest")
 
     def broken(words):
         raise RuntimeError("PTXAS error: Internal Triton PTX codegen error")
 
-    gpu_timing._triton_partials = broken
-    monkeypatch.setitem(sys.modules, "gpu_timing", gpu_timing)
+    gpu_digest._triton_partials = broken
+    monkeypatch.setitem(sys.modules, "gpu_digest", gpu_digest)
     found = preflight.problems("cuda", "torch", triton_digest=True)
     assert len(found) == 1 and "could not compile and run a kernel" in found[0] and "PTXAS" in found[0]
     assert preflight.problems("cuda", "torch", triton_digest=False) == []  # no Triton needed: not checked

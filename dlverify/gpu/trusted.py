@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from ..jobs import PlannedBench
 from ..packs import GraderContext, Pack
-from . import harness
+from . import harness, worker_harness
 from .baselines import baseline_for
 
 
@@ -34,7 +34,7 @@ def _time_trusted(slots, order: list[int], clock, *, stop=None, use_triton: bool
 
 
 def driver_splits_call(exercise_id: str) -> bool:
-    """Whether the exercise's driver has a bench_call (sandbox/gpu_timing.split_call), decided here.
+    """Whether the exercise's driver has a bench_call (sandbox/gpu_worker.split_call), decided here.
 
     Read from the driver's source, not imported (some drivers import the child's contract.py by
     name), and not taken from the worker's "exact", which candidate code could set.
@@ -58,7 +58,6 @@ def _rule_watch(rules, device: str, clock) -> dict:
     window, so the calibration pays it too. Nothing is blocked in this process.
     """
     global _guards_module
-    H = harness()
     if rules is None or not rules.forbidden_ops:
         return {}
     if _guards_module is None:
@@ -71,7 +70,7 @@ def _rule_watch(rules, device: str, clock) -> dict:
     # does in the worker, so it costs what it costs there, but it judges nothing in the host.
     guards = _guards_module.Guards({"forbidden_ops": list(rules.forbidden_ops)}, lambda rule, detail: None,
                                    trusted=("/",))
-    worker = H.BenchWorker(None, None, guards, device, "torch", None, clock=clock)
+    worker = worker_harness().BenchWorker(None, None, guards, device, "torch", None, clock=clock)
     return {"guard": guards.watching_call, "quiet": worker.quiet}
 
 
@@ -126,10 +125,9 @@ def _prepare_like_the_worker(pack: Pack, ctx: GraderContext, bench: PlannedBench
     inputs and let the driver prepare the call (cuda_matmul pads A and B into NaN-filled buffers),
     here with a submission whose entry points do nothing. Left out of the calibration, it would
     raise the host's floor above an honest kernel's time (seen on an H200: 4.30 ms against 3.96)."""
-    H = harness()
     idle = SimpleNamespace(**{name: (lambda *args, **kwargs: None) for name in pack.exercise.entry_points})
 
     def prepare(slot: int):
-        return H.split_call(ctx.driver, idle, bench.case.params, bench.device_inputs(slot), device)
+        return worker_harness().split_call(ctx.driver, idle, bench.case.params, bench.device_inputs(slot), device)
 
     return prepare
