@@ -182,7 +182,8 @@ def test_expected_pooling_matches_the_loops_and_gives_ties_to_the_first(pack, ct
         inputs = pack.grader.make_inputs(case, 7)
         want = pack.grader.expected(case, inputs, ctx)
         y, dx = loop_pool(inputs["x"].astype(np.float64), inputs["dy"].astype(np.float64))
-        assert np.array_equal(want["y"], y.astype(inputs["x"].dtype)) and np.array_equal(want["dx"], dx.astype(inputs["x"].dtype))
+        dtype = inputs["x"].dtype
+        assert np.array_equal(want["y"], y.astype(dtype)) and np.array_equal(want["dx"], dx.astype(dtype)), name
     x = np.array([[[[1.0, 1.0], [1.0, 0.0]]]])
     _, dx = pack.grader.pool_forward_backward64(x, np.array([[[[5.0]]]]))
     assert dx.tolist() == [[[[5.0, 0.0], [0.0, 0.0]]]]
@@ -305,7 +306,8 @@ def test_driver_wants_a_value_error_on_a_bad_configuration(pack, driver):
 def test_driver_calls_the_pooling_pair(pack, driver):
     case = by_name(pack, "maxpool_continuous")
     inputs = pack.grader.make_inputs(case, 0)
-    sub = fake(maxpool2x2_forward=lambda x: x[:, :, ::2, ::2].copy(), maxpool2x2_backward=lambda dy, x: np.zeros_like(x))
+    sub = fake(maxpool2x2_forward=lambda x: x[:, :, ::2, ::2].copy(),
+               maxpool2x2_backward=lambda dy, x: np.zeros_like(x))
     out = driver.run(sub, case.params, inputs, "cpu")
     assert list(out) == ["y", "dx"] and out["dx"].shape == inputs["x"].shape
     with pytest.raises(driver.ContractError, match="maxpool2x2_backward"):
