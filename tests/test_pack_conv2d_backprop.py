@@ -292,7 +292,7 @@ def test_driver_wants_a_value_error_on_a_bad_configuration(pack, driver):
 
     out = driver.run(fake(conv2d_forward=refuse, conv2d_backward=refuse), case.params, inputs, "cpu")
     assert out["refused"].tolist() == [1, 1]
-    with pytest.raises(driver.ContractError, match="accepted a bad configuration"):
+    with pytest.raises(driver.ContractError, match="conv2d_backward accepted a bad configuration .the dilated kernel"):
         driver.run(fake(conv2d_forward=refuse, conv2d_backward=lambda *a: (np.zeros(1),) * 3),
                    case.params, inputs, "cpu")
 
@@ -301,6 +301,10 @@ def test_driver_wants_a_value_error_on_a_bad_configuration(pack, driver):
 
     with pytest.raises(driver.ContractError, match="raised IndexError"):
         driver.run(fake(conv2d_forward=index_error, conv2d_backward=refuse), case.params, inputs, "cpu")
+    groups = by_name(pack, "refuse_channels_not_divisible_by_groups")
+    with pytest.raises(driver.ContractError, match="not divisible by groups = 3"):
+        driver.run(fake(conv2d_forward=lambda *a: np.zeros(1), conv2d_backward=refuse), groups.params,
+                   pack.grader.make_inputs(groups, 0), "cpu")
 
 
 def test_driver_calls_the_pooling_pair(pack, driver):

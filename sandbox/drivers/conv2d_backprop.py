@@ -39,19 +39,24 @@ def _conv_args(params):
             int(params.get("groups", 1)))
 
 
-def _refuses(name, call):
+def _bad_why(params):
+    """What is wrong with a bad case's configuration, for the message."""
+    groups = int(params.get("groups", 1))
+    if int(params["C"]) % groups or int(params["F"]) % groups:
+        return f"{params['C']} -> {params['F']} channels are not divisible by groups = {groups}"
+    return "the dilated kernel is larger than the padded input"
+
+
+def _refuses(name, why, call):
     """1 when `call` raises ValueError, as the contract requires of a bad configuration."""
     try:
         call()
     except ValueError:
         return 1
     except Exception as exc:  # noqa: BLE001 - any other exception breaks the contract
-        raise ContractError(f"{name} raised {type(exc).__name__} on a bad configuration; "
+        raise ContractError(f"{name} raised {type(exc).__name__} on a bad configuration ({why}); "
                             "the contract says ValueError") from None
-    raise ContractError(f"{name} accepted a bad configuration ({_BAD_WHY}); the contract says ValueError")
-
-
-_BAD_WHY = "kernel larger than the padded input, or channels not divisible by groups"
+    raise ContractError(f"{name} accepted a bad configuration ({why}); the contract says ValueError")
 
 
 def run(module, params, inputs, device):
@@ -68,7 +73,9 @@ def run(module, params, inputs, device):
     args = _conv_args(params)
     x, w, b, dy = inputs["x"], inputs["w"], inputs["b"], inputs["dy"]
     if op == "bad":
-        refused = [_refuses(CONV[0], lambda: fwd(x, w, b, *args)), _refuses(CONV[1], lambda: bwd(dy, x, w, *args))]
+        why = _bad_why(params)
+        refused = [_refuses(CONV[0], why, lambda: fwd(x, w, b, *args)),
+                   _refuses(CONV[1], why, lambda: bwd(dy, x, w, *args))]
         return {"refused": np.array(refused, dtype=np.int64)}
 
     y = _array("conv2d_forward's result", fwd(x, w, b, *args))
