@@ -6,6 +6,7 @@ from .manifest import Exercise, load_manifest
 
 EXERCISE_IDS: tuple[str, ...] = (
     "backprop_mlp",
+    "conv2d_backprop",
     "attention",
     "mixed_precision",
     "triton_softmax",

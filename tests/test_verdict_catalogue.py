@@ -83,7 +83,7 @@ BROKEN = [
     ("roles.yaml", lambda d: d["roles"]["engineer"]["criteria"][1]["skills"].update({"telepathy": 1}),
      "unknown skill 'telepathy'"),
     ("roles.yaml", lambda d: d["roles"]["engineer"]["criteria"][0].update(fact="horoscope"), "unknown fact 'horoscope'"),
-    ("roles.yaml", lambda d: d["roles"]["engineer"].update(must_verify=["cnn"]), "must_verify 'cnn' is not a skill an exercise checks"),
+    ("roles.yaml", lambda d: d["roles"]["engineer"].update(must_verify=["rnn"]), "must_verify 'rnn' is not a skill an exercise checks"),
     ("resources.yaml", lambda d: d["gaps"]["cnn"]["resources"].append("nonexistent"), "unknown resource 'nonexistent'"),
     ("resources.yaml", lambda d: d["gaps"].pop("mlops"), "no gap entry for ['mlops']"),
     ("resources.yaml", lambda d: d["resources"]["cs231n"].update(price=0), "unknown keys ['price']"),

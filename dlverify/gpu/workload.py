@@ -121,10 +121,28 @@ def _backprop_mlp(p: dict) -> Work:
                 shape=f"widths {widths}, N={n} float64")
 
 
+def _conv2d(p: dict) -> Work:
+    if p["op"] != "conv":
+        raise KeyError(f"no workload model for conv2d_backprop op {p['op']!r}")
+    n, c, h, w, f = (int(p[k]) for k in ("N", "C", "H", "W", "F"))
+    kh, kw, groups, dtype = int(p["KH"]), int(p["KW"]), int(p.get("groups", 1)), p["dtype"]
+    (sh, sw), (ph, pw), (dh, dw) = (tuple(int(v) for v in p[k]) for k in ("stride", "padding", "dilation"))
+    oh = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    ow = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    # forward: a multiply-add per (output element, input channel of its group, kernel tap);
+    # backward: the same count again for dx and for dw (db is a sum, left out)
+    forward = 2.0 * n * f * oh * ow * (c // groups) * kh * kw
+    # read x, w, b and dy once; write y, dx, dw and db once
+    elements = 2 * n * c * h * w + 2 * f * (c // groups) * kh * kw + 2 * f + 2 * n * f * oh * ow
+    return Work(bytes=float(elements * ITEMSIZE[dtype]), flops=3.0 * forward, bound="compute", dtype=dtype,
+                shape=f"x ({n}, {c}, {h}, {w}) w ({f}, {c // groups}, {kh}, {kw}) {dtype} fwd+bwd")
+
+
 _WORK = {
     "triton_softmax": _softmax,
     "attention": _attention,
     "mixed_precision": _mixed_precision,
     "cuda_matmul": _matmul,
     "backprop_mlp": _backprop_mlp,
+    "conv2d_backprop": _conv2d,
 }
