@@ -8,6 +8,7 @@ EXERCISE_IDS: tuple[str, ...] = (
     "backprop_mlp",
     "attention",
     "mixed_precision",
+    "optimizer",
     "triton_softmax",
     "cuda_matmul",
 )
