@@ -200,7 +200,7 @@ def test_driver_samples_the_bench_trace(pack, ctx, driver):
 
 # --- the rules' premise: how torch.optim is caught at run time ------------------------------
 
-def test_torch_optimisers_open_the_record_function_the_rules_forbid(pack):
+def test_torch_optimisers_and_clipping_run_ops_the_rules_forbid(pack):
     seen = set()
 
     class Watch(TorchDispatchMode):
@@ -215,6 +215,10 @@ def test_torch_optimisers_open_the_record_function_the_rules_forbid(pack):
         opt.step()
     assert "_record_function_enter_new" in seen
     assert "_record_function_enter_new" in pack.exercise.rules.forbidden_ops
+    seen.clear()
+    with Watch():
+        torch.nn.utils.clip_grad_norm_([p], 0.1)
+    assert "_foreach_norm" in seen and "_foreach_norm" in pack.exercise.rules.forbidden_ops
 
 
 def test_importing_torch_optim_is_named(pack):
@@ -237,7 +241,7 @@ CATCHES = {
     "step_off_by_one": "no_warmup_weight_decay_zero",
     "warmup_starts_at_zero": "two_groups_float32",
 }
-REJECTED = {"uses_torch_adamw", "torch_adamw_by_attribute"}   # rules: tests/test_packs.py's validate
+REJECTED = {"uses_torch_adamw", "torch_adamw_by_attribute", "clip_grad_norm_by_attribute"}   # rules: tests/test_packs.py's validate
 
 
 def test_every_known_bad_solution_has_a_catching_case(pack):
