@@ -9,6 +9,7 @@ EXERCISE_IDS: tuple[str, ...] = (
     "conv2d_backprop",
     "attention",
     "mixed_precision",
+    "optimizer",
     "triton_softmax",
     "cuda_matmul",
 )

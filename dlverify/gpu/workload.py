@@ -103,6 +103,17 @@ def _mixed_precision(p: dict) -> Work:
                 dtype=dtype, shape=f"MLP {d}-{hidden}-{classes}, {n}x{batch} rows, {dtype}", steps=steps)
 
 
+def _optimizer(p: dict) -> Work:
+    dtype, steps = p["dtype"], int(p["steps"])
+    numel = sum(math.prod(int(s) for s in shape) for shape in p["shapes"].values())
+    # per step and element: read p, grad, m, v and write p, m, v (7 accesses); about 14 FLOPs
+    # (decay 2, two moments 5, sqrt, bias-corrected divide and add 4, the update 2) and 3 more
+    # (square, sum, scale) when clipping
+    per_element = 14.0 + (3.0 if p.get("max_norm") is not None else 0.0)
+    return Work(bytes=7.0 * steps * numel * ITEMSIZE[dtype], flops=per_element * steps * numel, bound="memory",
+                dtype=dtype, shape=f"{numel} parameters x {steps} steps {dtype}", steps=steps)
+
+
 def _matmul(p: dict) -> Work:
     m, n, k = int(p["M"]), int(p["N"]), int(p["K"])
     # A and B read once, C written once; float32 throughout
@@ -142,6 +153,7 @@ _WORK = {
     "triton_softmax": _softmax,
     "attention": _attention,
     "mixed_precision": _mixed_precision,
+    "optimizer": _optimizer,
     "cuda_matmul": _matmul,
     "backprop_mlp": _backprop_mlp,
     "conv2d_backprop": _conv2d,
