@@ -276,3 +276,18 @@ def test_workload_counts_every_element_of_every_step(pack):
     assert work.bytes == 7 * 4 * numel * p["steps"] and work.bound == "memory" and work.steps == p["steps"]
     assert work.flops == 17.0 * numel * p["steps"]
     assert math.isfinite(work.intensity)
+
+
+@pytest.mark.parametrize("source", [
+    "import torch\ns = torch.optim.lr_scheduler.CosineAnnealingLR\n",
+    "import torch as t\nopt = t.optim.AdamW\n",
+    "from torch import nn\nclip = nn.utils.clip_grad_norm_\n",
+])
+def test_reaching_a_forbidden_module_by_attribute_is_rejected_before_it_runs(pack, source):
+    """A scheduler reached as torch.optim.lr_scheduler ran no op the run-time rules see."""
+    found = violations(source, pack.exercise.rules)
+    assert found and found[0][0] == "forbidden-import" and "by attribute" in found[0][1]
+
+
+def test_attributes_of_allowed_modules_are_fine(pack):
+    assert violations("import torch\nm = torch.nn.Linear(2, 2)\nx = torch.zeros(3)\n", pack.exercise.rules) == []
