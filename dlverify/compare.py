@@ -165,6 +165,19 @@ class _Tally:
         self.over += count
 
 
+def exact_keys(outputs: Any, want: dict) -> Check | None:
+    """A failed Check unless `outputs` is a dict with exactly the expected answer's keys."""
+    if not isinstance(outputs, dict):
+        return Check(False, f"outputs: expected a dict, got {type(outputs).__name__}")
+    missing = [k for k in want if k not in outputs]
+    if missing:
+        return Check(False, f"missing output(s): {', '.join(missing)}")
+    extra = sorted(str(k) for k in outputs if k not in want)
+    if extra:
+        return Check(False, f"unexpected output(s): {', '.join(extra)}")
+    return None
+
+
 def compare_scalar(name: str, got: Any, want: float, atol: float, rtol: float) -> Check:
     """A Python number from the candidate: int or float (never bool), within float range, finite."""
     if type(got) not in (float, int):

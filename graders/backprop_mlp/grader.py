@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from dlverify.cases import Case
-from dlverify.compare import Check, compare_arrays
+from dlverify.compare import Check, compare_arrays, exact_keys
 from dlverify.packs import GraderContext
 
 
@@ -121,14 +121,9 @@ def check(
     case: Case, inputs: dict[str, Any], outputs: dict[str, Any], want: dict[str, Any], ctx: GraderContext
 ) -> Check:
     # The driver may have been tampered with: trust nothing about `outputs` unchecked.
-    if not isinstance(outputs, dict):
-        return Check(False, f"outputs: expected a dict, got {type(outputs).__name__}")
-    missing = [k for k in want if k not in outputs]
-    extra = sorted(str(k) for k in outputs if k not in want)
-    if missing:
-        return Check(False, f"missing output(s): {', '.join(missing)}")
-    if extra:
-        return Check(False, f"unexpected output(s): {', '.join(extra)}")
+    problem = exact_keys(outputs, want)
+    if problem:
+        return problem
     tol = ctx.tolerances[case.params.get("tolerance", "float64")]
     result = Check(True, max_abs_error=0.0, max_rel_error=0.0)
     for key in output_keys(len(case.params["widths"]) - 1):
