@@ -36,8 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     import triton.testing
 
     from dlverify.engine import grade
-    from dlverify.packs import load_module_from_path, load_pack
-    from dlverify.registry import get_exercise
+    from dlverify.packs.loading import load_module_from_path, load_pack
+    from dlverify.packs.registry import get_exercise
 
     pack = load_pack(get_exercise("triton_softmax"))
     result = grade("triton_softmax", pack.reference_path, device="cuda", sandbox="local")

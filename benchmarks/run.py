@@ -41,15 +41,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from dlverify import paths  # noqa: E402
-from dlverify.cases import case_seed, new_run_secret  # noqa: E402
-from dlverify.environment import versions  # noqa: E402
+from dlverify.packs.cases import case_seed, new_run_secret  # noqa: E402
+from dlverify.launch.environment import versions  # noqa: E402
 from dlverify.gpu import harness, stats, worker_harness  # noqa: E402
 from dlverify.gpu.crosscheck import cross_check  # noqa: E402
 from dlverify.gpu.measure import GpuRun, case_figures, time_torch  # noqa: E402
 from dlverify.gpu.sol import driver_version, speed_of_light  # noqa: E402
-from dlverify.jobs import PlannedBench  # noqa: E402
-from dlverify.packs import load_module_from_path, load_pack  # noqa: E402
-from dlverify.registry import EXERCISE_IDS, get_exercise  # noqa: E402
+from dlverify.launch.jobs import PlannedBench  # noqa: E402
+from dlverify.packs.loading import load_module_from_path, load_pack  # noqa: E402
+from dlverify.packs.registry import EXERCISE_IDS, get_exercise  # noqa: E402
 
 CPU_POOL = 4        # one warm-up slot and three timed calls: CPU figures are indicative anyway
 GPU_POOL = 10       # when a case sets no pool: one warm-up slot and up to nine timed calls

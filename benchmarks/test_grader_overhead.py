@@ -23,12 +23,12 @@ import pytest
 import torch
 
 from dlverify import paths
-from dlverify.compare import compare_arrays
+from dlverify.judging.compare import compare_arrays
 from dlverify.engine import grade
-from dlverify.introspection import violations as introspection_violations
-from dlverify.registry import get_exercise
-from dlverify.static_rules import violations as static_violations
-from dlverify.submission import syntax_error
+from dlverify.screening.introspection import violations as introspection_violations
+from dlverify.packs.registry import get_exercise
+from dlverify.screening.static_rules import violations as static_violations
+from dlverify.submission.read import syntax_error
 
 sys.path.insert(0, str(paths.sandbox_dir()))
 import codec  # noqa: E402  (the sandbox's codec, shared by host and child)

@@ -13,11 +13,11 @@ from typing import TextIO
 from rich.console import Console
 
 from . import __version__
-from .manifest import ManifestError
+from .packs.manifest import ManifestError
 from .outcome import ExitCode
-from .registry import UnknownExercise
-from .submission import SubmissionError
-from .terminal_text import plain
+from .packs.registry import UnknownExercise
+from .submission.read import SubmissionError
+from .report.terminal_text import plain
 
 
 @dataclass

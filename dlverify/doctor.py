@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from typing import Callable
 
 from . import paths
-from .environment import child_env, cuda_available
-from .gpus import on_gpu
+from .launch.environment import child_env, cuda_available
+from .launch.gpus import on_gpu
 from .isolation.launcher import LaunchSpec, RunEvidence, SandboxUnavailable
-from .manifest import Limits
-from .registry import get_exercise
+from .packs.manifest import Limits
+from .packs.registry import get_exercise
 
 OK, FAILED, NOT_HERE = "ok", "failed", "not here"
 PROBE_SECONDS = 300.0        # a load_inline build of the probe's extension takes up to a minute or two

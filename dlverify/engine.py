@@ -16,28 +16,29 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
-from . import paths, phases
+from . import paths
+from .report import phases
 from .errors import GraderFault, UsageError
-from .judge import judge
-from .cases import new_run_secret
+from .judging.judge import judge
+from .packs.cases import new_run_secret
 from .isolation.docker import choose_launcher
 from .isolation.launcher import LaunchSpec, RunEvidence, SandboxUnavailable
-from .jobs import Job, build_job, codec, with_submission
-from .entry_points import missing_names
-from .manifest import Exercise
-from .notebook_lines import result_to_cells
+from .launch.jobs import Job, build_job, codec, with_submission
+from .screening.entry_points import missing_names
+from .packs.manifest import Exercise
+from .submission.notebook_lines import result_to_cells
 from .outcome import CaseStatus, Status, case_count
-from .packs import GraderContext, Pack, load_pack
-from .parsing import parse_source
-from .registry import get_exercise
-from .result import CaseResult, GradeResult, NotVerified
-from .introspection import violations as introspection_violations
-from .static_rules import violations as static_violations
-from .submission import Submission, read_submission, syntax_error
-from .throughput import measure_host_clocked
-from .evidence import death, overall
-from .environment import child_env, device_info, resolve_device, versions, now_iso
-from .gpus import GpuChoiceError, on_gpu, physical_gpu
+from .packs.loading import GraderContext, Pack, load_pack
+from .submission.parsing import parse_source
+from .packs.registry import get_exercise
+from .report.result import CaseResult, GradeResult, NotVerified
+from .screening.introspection import violations as introspection_violations
+from .screening.static_rules import violations as static_violations
+from .submission.read import Submission, read_submission, syntax_error
+from .judging.throughput import measure_host_clocked
+from .judging.evidence import death, overall
+from .launch.environment import child_env, device_info, resolve_device, versions, now_iso
+from .launch.gpus import GpuChoiceError, on_gpu, physical_gpu
 
 MAX_LAUNCHES = 4  # the first run plus up to three relaunches past dead cases
 

@@ -1,6 +1,6 @@
 """Attribute names built at run time: the run-time half of the no-introspection rule.
 
-The host's static rule (dlverify/introspection.py) reads every attribute name
+The host's static rule (dlverify/screening/introspection.py) reads every attribute name
 written in the source. A name computed at run time (`getattr(torch,
 device_type)`, the device-agnostic idiom) it cannot read, so candidate code
 gets its own `getattr`, `setattr`, `delattr` and `hasattr`, installed in the

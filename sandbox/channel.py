@@ -1,7 +1,7 @@
 """Length-prefixed frames on a pipe: the child's result channel, and the runner <-> worker pipes.
 
 Frame = 12-byte prefix (header length u32, payload length u64, big-endian),
-a JSON header, then the payload bytes. The host (dlverify/channel.py) reads the
+a JSON header, then the payload bytes. The host (dlverify/launch/channel.py) reads the
 result channel as untrusted data, caps it, and timestamps each frame on
 arrival with its own clock. Only the runner holds the result channel; the
 worker that runs candidate code talks to the runner over its own pipes, and the

@@ -6,10 +6,9 @@ host's static check, the filesystem allow-list that leaves out every package
 the exercise does not need, the host-side comparison). What makes them hard
 to dodge:
 
-- imports are checked in a meta-path finder (every import route that loads a
-  module passes there) and in `__import__` / `importlib` (routes that reuse a
-  loaded one), and who imports is decided by the code's file, not by a
-  `__name__` the candidate can set;
+- imports are checked in a meta-path finder and in `__import__` / `importlib`,
+  and who imports is decided by the code's file (sandbox/import_guard.py, a
+  base class of Guards);
 - forbidden aten ops are replaced, at the dispatcher, by a kernel that reports
   and raises: in every thread, through every Python route (getattr, aliases,
   torch.ops, autograd), with a registration handle kept out of Python's reach;
@@ -30,9 +29,7 @@ cannot take back a report already sent.
 
 from __future__ import annotations
 
-import builtins
 import ctypes
-import importlib
 import os
 import sys
 import sysconfig
@@ -42,9 +39,9 @@ import _thread
 from contextlib import ExitStack, contextmanager
 from typing import Callable
 
+from import_guard import ImportGuard
+
 _HERE = os.path.dirname(os.path.abspath(__file__))
-_MACHINERY = ("<frozen importlib._bootstrap", os.path.join(os.path.dirname(importlib.__file__), "__init__.py"),
-              os.path.abspath(__file__))
 # Every dispatch key a kernel of a forbidden op could hide behind.
 _BLOCK_KEYS = ("CPU", "CUDA", "XPU", "MPS", "CompositeImplicitAutograd", "CompositeExplicitAutograd",
                "CompositeExplicitAutogradNonFunctional", "SparseCPU", "SparseCUDA", "QuantizedCPU",
@@ -62,11 +59,21 @@ def _trusted_roots() -> tuple[str, ...]:
     return tuple(r.rstrip("/") + "/" for r in roots)
 
 
+def _own_code(cls: type) -> dict[str, object]:
+    """Every attribute of the guards' classes (Guards and the rules it inherits), by name: a
+    method swapped on a base class is as much tampering as one swapped on Guards."""
+    code: dict[str, object] = {}
+    for klass in reversed(cls.__mro__[:-1]):  # object's own attributes are nobody's to check
+        code.update({f"{name}" if klass is cls else f"{klass.__name__}.{name}": value
+                     for name, value in vars(klass).items()})
+    return code
+
+
 RULE_FIELDS = ("forbidden_imports", "allowed_imports", "forbidden_ops", "allowed_ops", "require_triton_launch",
                "report", "_trusted")
 
 
-class Guards:
+class Guards(ImportGuard):
     def __init__(self, rules: dict, report: Callable[[str, str], None], trusted: tuple[str, ...] = ()):
         """trusted: more folders whose code is never the candidate's (the host's own package, where
         the host runs the watch to measure what it costs: its calibration)."""
@@ -102,100 +109,13 @@ class Guards:
         self.block_dlpack()
         # The guards' own code and rules, as installed: a submission that reaches this class or
         # this object and swaps a method (`Guards._judge_op = ...`) or a rule is tampering too.
-        self._own_code = dict(vars(type(self)))
+        self._own_code = _own_code(type(self))
         self._own_rules = {k: getattr(self, k) for k in RULE_FIELDS}
 
     @property
     def watching_ops(self) -> bool:
         """Whether calls run under the op watch (a deny-list, an allow-list, or both)."""
         return bool(self.forbidden_ops or self.allowed_ops is not None) and "torch" in sys.modules
-
-    # -- who is importing ----------------------------------------------------
-    def _candidate_code(self, filename: str) -> bool:
-        if filename.startswith("<frozen "):
-            return False
-        return not (filename.startswith(self._trusted) and os.path.isfile(filename))
-
-    def _from_candidate(self, name: str, depth: int) -> bool:
-        """Is this import the candidate's? The nearest frame outside the import machinery decides,
-        so that libraries keep their own lazy imports. With an allow-list, a candidate frame anywhere
-        on the stack counts too (a stdlib helper such as runpy must not launder the import), as long
-        as the module is really there to be had: the standard library's own optional imports of
-        modules that do not exist (copy tries `org.python.core`) are nobody's violation."""
-        frame = sys._getframe(depth)
-        nearest = True
-        while frame is not None:
-            filename = frame.f_code.co_filename
-            if filename.startswith(_MACHINERY):
-                frame = frame.f_back
-                continue
-            if self._candidate_code(filename):
-                return nearest or self._findable(name)
-            if nearest and self.allowed_imports is None:
-                return False
-            nearest = False
-            frame = frame.f_back
-        return False
-
-    @staticmethod
-    def _findable(name: str) -> bool:
-        import importlib.machinery
-
-        top = name.partition(".")[0]
-        try:
-            return top in sys.modules or top in sys.builtin_module_names or \
-                importlib.machinery.PathFinder.find_spec(top) is not None
-        except (ImportError, ValueError, OSError):
-            return False
-
-    def _import_allowed(self, name: str, fromlist) -> str | None:
-        top = name.partition(".")[0]
-        if self.allowed_imports is not None and top not in self.allowed_imports:
-            extra = sorted(set(self.allowed_imports) - set(sys.stdlib_module_names))
-            return f"importing {top!r} is not allowed (allowed: the standard library and {', '.join(extra)})"
-        for item in [name] + [f"{name}.{f}" for f in (fromlist or ()) if isinstance(f, str)]:
-            for banned in self.forbidden_imports:
-                if item == banned or item.startswith(banned + "."):
-                    return f"importing {item!r} is not allowed"
-        return None
-
-    def _check_import(self, name: str, fromlist, depth: int) -> None:
-        if not isinstance(name, str) or name.startswith("."):
-            return
-        why = self._import_allowed(name, fromlist)
-        if why and self._from_candidate(name, depth + 1):
-            self._violate("forbidden-import", why)
-            raise ImportError(f"dlverify: {why}")
-
-    def install_import_hook(self) -> None:
-        real_import = builtins.__import__
-        real_import_module = importlib.import_module
-        guards = self
-
-        def guarded_import(name, globals=None, locals=None, fromlist=(), level=0):
-            if level == 0:
-                guards._check_import(name, fromlist, 2)
-            return real_import(name, globals, locals, fromlist, level)
-
-        def guarded_import_module(name, package=None):
-            guards._check_import(name, (), 2)
-            return real_import_module(name, package)
-
-        class RuleFinder:
-            """First on sys.meta_path: sees every import that has to find a module."""
-
-            @staticmethod
-            def find_spec(fullname, path=None, target=None):
-                guards._check_import(fullname, (), 2)
-                return None
-
-        self._finder = RuleFinder
-        sys.meta_path.insert(0, RuleFinder)
-        for owner, attribute, ours in ((builtins, "__import__", guarded_import),
-                                       (importlib, "import_module", guarded_import_module),
-                                       (importlib, "__import__", guarded_import)):
-            setattr(owner, attribute, ours)
-            self._hooks[f"{owner.__name__}.{attribute}"] = (owner, attribute, ours)
 
     # -- torch ops -------------------------------------------------------------
     def block_forbidden_ops(self) -> None:
@@ -453,12 +373,12 @@ class Guards:
             self._finder = None
         own_code = getattr(self, "_own_code", None)
         if own_code is not None:
-            now = vars(type(self))
+            now = _own_code(type(self))
             changed = [name for name in set(own_code) | set(now) if now.get(name) is not own_code.get(name)]
             changed += [name for name, value in self._own_rules.items() if self.__dict__.get(name) is not value]
             if changed:
                 broken.append("the guards' own " + ", ".join(sorted(changed)[:5]))
-                self._own_code = dict(now)
+                self._own_code = now
                 self._own_rules = {k: self.__dict__.get(k) for k in RULE_FIELDS}
         if broken:
             self._hooks = {k: v for k, v in self._hooks.items() if k not in broken}  # report each once

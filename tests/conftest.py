@@ -54,8 +54,8 @@ def backprop_reference() -> str:
 # Pack tests (tests/test_pack_<id>.py) name their exercise in a module-level EXERCISE.
 @pytest.fixture(scope="module")
 def pack(request):
-    from dlverify import registry
-    from dlverify.packs import load_pack
+    from dlverify.packs import registry
+    from dlverify.packs.loading import load_pack
 
     return load_pack(registry.get_exercise(request.module.EXERCISE))
 

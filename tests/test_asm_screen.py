@@ -1,11 +1,11 @@
-"""The inline-assembly rule of the CUDA source screen (dlverify/asm_screen.py): plain PTX passes,
+"""The inline-assembly rule of the CUDA source screen (dlverify/screening/asm_screen.py): plain PTX passes,
 anything that could reach an assembler directive, by any spelling, is refused."""
 
 from __future__ import annotations
 
 import pytest
 
-from dlverify import nvcc
+from dlverify.launch import nvcc
 
 PTX = [
     'asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, '

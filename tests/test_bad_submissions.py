@@ -116,8 +116,8 @@ def test_notebook_code_cells_are_the_submission(tmp_path, backprop_reference, ce
 
 
 def test_a_fault_in_our_own_grader_is_error_not_the_candidates(write, backprop_reference, monkeypatch):
-    from dlverify.packs import load_pack
-    from dlverify.registry import get_exercise
+    from dlverify.packs.loading import load_pack
+    from dlverify.packs.registry import get_exercise
 
     pack = load_pack(get_exercise("backprop_mlp"))
 
@@ -164,7 +164,7 @@ def test_a_missing_definition_is_said_once_before_any_sandbox_run(write, monkeyp
     "from numpy import *\n",
 ])
 def test_a_definition_in_any_top_level_form_counts(source):
-    from dlverify.entry_points import missing_names
-    from dlverify.parsing import parse_source
+    from dlverify.screening.entry_points import missing_names
+    from dlverify.submission.parsing import parse_source
 
     assert missing_names(parse_source(source), ["mlp_loss_and_grads"]) == []

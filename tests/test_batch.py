@@ -164,7 +164,7 @@ def test_names_one_result_file_apart_only_by_case_are_rows_not_graded(tmp_path):
 # --- keeping earlier results ---------------------------------------------------------
 
 def _earlier(tmp_path: Path, entry: Entry, **changes) -> Path:
-    from dlverify.submission import read_submission
+    from dlverify.submission.read import read_submission
 
     data = {"exercise": "backprop_mlp", "submission_sha256": read_submission(entry.path).sha256,
             "status": "failed", "device": {"kind": "cpu"}, "throughput": None, "summary": "0/12",
@@ -377,7 +377,7 @@ def test_bad_batch_options_are_one_clear_line(cli, tmp_path, hand_in, argv, word
 def test_gpus_beyond_this_machine_are_refused_before_grading(cli, tmp_path, monkeypatch):
     import torch
 
-    from dlverify import environment
+    from dlverify.launch import environment
 
     calls = _fake_grader(monkeypatch)
     monkeypatch.setattr(environment, "cuda_available", lambda: True)
@@ -452,7 +452,7 @@ class _FakeRay:
 
 
 def test_the_driver_reports_runner_faults_and_cancels_hung_runners_as_grader_errors(tmp_path):
-    from dlverify import fleet
+    from dlverify.batch import fleet
 
     ok = {"exercise": "backprop_mlp", "status": "failed", "passed": False, "summary": "0/12",
           "correctness_score": 0.0, "throughput": None, "_runner": "gpu-node-7"}
@@ -470,7 +470,7 @@ def test_the_driver_reports_runner_faults_and_cancels_hung_runners_as_grader_err
 
 
 def test_a_file_the_driver_cannot_read_is_an_unreadable_row(tmp_path):
-    from dlverify import fleet
+    from dlverify.batch import fleet
 
     ok = {"exercise": "backprop_mlp", "status": "passed", "passed": True, "summary": "", "throughput": None}
     entries = [Entry(n, tmp_path / f"{n}.py") for n in ("a", "gone", "b")]
@@ -486,7 +486,7 @@ def test_a_file_the_driver_cannot_read_is_an_unreadable_row(tmp_path):
 
 
 def test_a_runner_names_the_submission_not_its_temporary_copy(tmp_path):
-    from dlverify import fleet
+    from dlverify.batch import fleet
 
     data = fleet._grade_on_runner("backprop_mlp", "/hand-in/bob.py", ".py", b"\xff\xfe", {"device": "cpu"})
     assert data[batch.UNREADABLE] == "/hand-in/bob.py: not UTF-8 text"
@@ -497,7 +497,7 @@ def test_an_address_where_nothing_answers_fails_at_once(monkeypatch):
     import sys
     import types
 
-    from dlverify import fleet
+    from dlverify.batch import fleet
 
     def init(**kwargs):  # given a dead address, the real one retries for ~14 minutes
         raise AssertionError("ray.init reached")
@@ -512,7 +512,7 @@ def test_an_address_where_nothing_answers_fails_at_once(monkeypatch):
 
 
 def test_no_more_tasks_in_flight_than_the_cluster_can_run(tmp_path):
-    from dlverify import fleet
+    from dlverify.batch import fleet
 
     most = [0]
 

@@ -115,7 +115,7 @@ def test_a_scale_that_is_not_a_plain_number_fails(write):
 
 def test_a_death_in_the_gpu_timed_phase_names_its_benchmark():
     """The GPU path's frames (sandbox/bench.run_gpu_benches) name the benchmark a death belongs to."""
-    from dlverify.channel import Frame
+    from dlverify.launch.channel import Frame
     from dlverify.engine import _running
 
     frames = [Frame({"event": "case_start", "name": "small"}, b"", 1.0), Frame({"event": "case_end", "name": "small"},
@@ -159,8 +159,8 @@ def test_every_check_fails_any_value_a_candidate_can_send(exercise, monkeypatch)
     """Whatever plain value comes back in place of an output, check() gives a verdict with a one-line
     message, never an exception: that would be the grader's `error`, which no candidate may cause."""
     from dlverify.engine import judge
-    from dlverify.packs import load_pack
-    from dlverify.registry import get_exercise
+    from dlverify.packs.loading import load_pack
+    from dlverify.packs.registry import get_exercise
 
     pack = load_pack(get_exercise(exercise))
     ctx = pack.context("cpu")

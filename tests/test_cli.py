@@ -6,7 +6,7 @@ import json
 
 import nbformat
 
-from dlverify.registry import EXERCISE_IDS
+from dlverify.packs.registry import EXERCISE_IDS
 
 
 def test_exercises_lists_every_pack(cli):
@@ -116,7 +116,7 @@ def test_candidate_text_is_printed_as_written_and_the_summary_names_the_error(cl
 def test_a_notebook_without_cell_ids_reads_without_warnings(write):
     import warnings
 
-    from dlverify.submission import read_submission
+    from dlverify.submission.read import read_submission
 
     nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {},
           "cells": [{"cell_type": "code", "source": "x = 1", "metadata": {}, "outputs": [], "execution_count": None}]}
@@ -134,7 +134,7 @@ def _backticked(text: str) -> set[str]:
 
 def test_start_handout_is_self_contained(cli, tmp_path):
     """The README names only files the candidate has, and lists every rule the manifest holds."""
-    from dlverify.registry import get_exercise
+    from dlverify.packs.registry import get_exercise
 
     for notebook in (False, True):
         for exercise_id in EXERCISE_IDS:

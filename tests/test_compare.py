@@ -1,4 +1,4 @@
-"""dlverify/compare.py on values a candidate controls: every one is a failed Check, never an exception,
+"""dlverify/judging/compare.py on values a candidate controls: every one is a failed Check, never an exception,
 and every statistic it reports is a finite number or None (results are JSON with allow_nan=False)."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from dlverify.compare import Check, compare_arrays, compare_scalar
+from dlverify.judging.compare import Check, compare_arrays, compare_scalar
 from dlverify.outcome import CaseStatus, Status
-from dlverify.result import CaseResult, GradeResult, Throughput
+from dlverify.report.result import CaseResult, GradeResult, Throughput
 
 
 def _numbers_or_none(check: Check) -> bool:

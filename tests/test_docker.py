@@ -16,7 +16,7 @@ import pytest
 from dlverify import paths
 from dlverify.isolation import docker
 from dlverify.isolation.launcher import LaunchSpec, launch
-from dlverify.manifest import Limits
+from dlverify.packs.manifest import Limits
 
 LIMITS = Limits(wall_seconds=5, cpu_seconds=10, memory_mb=1024, processes=32, scratch_mb=64)
 
@@ -87,7 +87,7 @@ def test_oom_killed_container_is_memory(tmp_path, monkeypatch):
     _fake_docker(tmp_path, monkeypatch, 'case "$1" in run) exit 137;; '
                                         'inspect) echo \'{"OOMKilled": true, "ExitCode": 137}\';; esac; exit 0')
     evidence = docker.launch_docker(_spec(tmp_path), gpu=0)
-    from dlverify.evidence import death
+    from dlverify.judging.evidence import death
 
     status, message = death(evidence, LIMITS)
     assert status.value == "memory" and "1024 MiB" in message

@@ -27,7 +27,7 @@ def test_a_cpu_runner_reports_each_layer_and_says_gpu_checks_are_not_here(cli):
 
 
 def test_cuda_on_a_machine_without_one_is_a_usage_error(cli, monkeypatch):
-    monkeypatch.setattr("dlverify.environment.cuda_available", lambda: False)
+    monkeypatch.setattr("dlverify.launch.environment.cuda_available", lambda: False)
     run = cli("doctor", "--device", "cuda")
     assert run.code == 2 and run.out == ""
     assert run.err == "dlverify: --device cuda: no CUDA device is visible on this machine\n"

@@ -3,9 +3,9 @@ environment and the container's flags all name the same card."""
 
 import pytest
 
-from dlverify.environment import child_env
-from dlverify.gpus import GpuChoiceError, host_index, physical_gpu, visible_gpus
-from dlverify.registry import get_exercise
+from dlverify.launch.environment import child_env
+from dlverify.launch.gpus import GpuChoiceError, host_index, physical_gpu, visible_gpus
+from dlverify.packs.registry import get_exercise
 
 
 def test_the_host_numbers_gpus_as_nvidia_smi_does():

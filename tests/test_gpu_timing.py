@@ -23,17 +23,17 @@ import pytest
 import torch
 
 from dlverify import paths
-from dlverify.cases import Case
-from dlverify.channel import Frame
+from dlverify.packs.cases import Case
+from dlverify.launch.channel import Frame
 from dlverify.gpu import harness, stats, worker_harness
 from dlverify.gpu import measure as measure_module
 from dlverify.gpu.measure import calibrate, driver_splits_call, measure_gpu
 from dlverify.gpu.sol import SpeedOfLight
-from dlverify.jobs import Job, PlannedBench, codec
+from dlverify.launch.jobs import Job, PlannedBench, codec
 from dlverify.outcome import CaseStatus
-from dlverify.packs import load_pack
-from dlverify.registry import get_exercise
-from dlverify.result import GradeResult
+from dlverify.packs.loading import load_pack
+from dlverify.packs.registry import get_exercise
+from dlverify.report.result import GradeResult
 
 H = harness()
 W = worker_harness()

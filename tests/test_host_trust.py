@@ -18,7 +18,7 @@ import pytest
 from dlverify import batch, paths
 from dlverify.batch import find_submissions
 from dlverify.cli import Env, main
-from dlverify.submission import SubmissionError, read_submission, syntax_error
+from dlverify.submission.read import SubmissionError, read_submission, syntax_error
 
 SECRET = "HOST-SECRET-4f1d2a"
 
@@ -95,7 +95,7 @@ def test_a_link_inside_the_candidate_s_own_folder_is_read(tmp_path):
 
 def test_a_file_that_says_it_is_empty_is_capped_by_the_read(tmp_path, monkeypatch):
     # /proc files say size 0: only a capped read keeps a huge one out of memory.
-    from dlverify import submission
+    from dlverify.submission import read as submission
 
     assert os.stat("/proc/self/environ").st_size == 0
     (tmp_path / "env.py").symlink_to("/proc/self/environ")
@@ -119,10 +119,10 @@ DEEP = "x = " + "1+" * 300_000 + "1\n"
 
 def test_a_source_too_deep_to_parse_is_failed_with_one_line(write):
     from dlverify.engine import grade
-    from dlverify.introspection import violations as introspection
-    from dlverify.manifest import Rules
+    from dlverify.screening.introspection import violations as introspection
+    from dlverify.packs.manifest import Rules
     from dlverify.outcome import Status
-    from dlverify.static_rules import violations as static
+    from dlverify.screening.static_rules import violations as static
 
     why = syntax_error(DEEP)
     assert why is not None and "\n" not in why
@@ -132,8 +132,8 @@ def test_a_source_too_deep_to_parse_is_failed_with_one_line(write):
 
 
 def test_cuda_src_of_many_added_literals_is_read_without_recursion():
-    from dlverify.packs import load_pack
-    from dlverify.registry import get_exercise
+    from dlverify.packs.loading import load_pack
+    from dlverify.packs.registry import get_exercise
 
     grader = load_pack(get_exercise("cuda_matmul")).grader
     many = "CUDA_SRC = " + " + ".join(f'"s{i} "' for i in range(2000)) + "\n"
@@ -165,7 +165,7 @@ def test_a_malformed_notebook_cell_is_one_line_and_a_batch_row(cli, tmp_path, ce
 # --- 9. terminal injection --------------------------------------------------------------
 
 def test_control_characters_are_made_visible_not_obeyed():
-    from dlverify.terminal_text import plain
+    from dlverify.report.terminal_text import plain
 
     shown = plain("a\x1b[2J\r\nPASSED\x9b31m\u202egnp.py\u2066\ud8e9\x7f\tz")
     assert not re.search(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]", shown)
@@ -287,7 +287,7 @@ def test_formula_variants_are_text_in_a_spreadsheet(tmp_path, text):
     outcome = batch.Outcome(rows=[batch.Row(text, "/in/x.py", "failed", summary=text)])
     csv_path, _ = batch.write_summary(tmp_path, "backprop_mlp", outcome)
     row = next(csv.DictReader(csv_path.open(encoding="utf-8", newline="")))
-    from dlverify.terminal_text import plain
+    from dlverify.report.terminal_text import plain
 
     shown = "'" + plain(text, newlines=True)        # a tab or other control shown as its escape
     assert row["name"] == shown and row["summary"] == shown
@@ -328,7 +328,7 @@ def test_summary_csv_never_replays_a_name_s_escape_sequences(tmp_path, cli, back
 
 
 def test_a_null_byte_is_one_honest_line():
-    from dlverify.submission import syntax_error
+    from dlverify.submission.read import syntax_error
 
     message = syntax_error("x = 1\x00\n")
     assert message and "None" not in message and "\n" not in message

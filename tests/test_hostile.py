@@ -33,7 +33,7 @@ import pytest
 
 from dlverify import engine, paths
 from dlverify.engine import grade
-from dlverify.registry import get_exercise
+from dlverify.packs.registry import get_exercise
 
 HERE = Path(__file__).resolve().parent
 PORT = 47321

@@ -8,9 +8,9 @@ import pytest
 
 from dlverify import paths
 from dlverify.engine import grade
-from dlverify.introspection import FORBIDDEN_MODULES, RULE_TEXT, violations
-from dlverify.registry import EXERCISE_IDS, get_exercise
-from dlverify.static_rules import violations as static_violations
+from dlverify.screening.introspection import FORBIDDEN_MODULES, RULE_TEXT, violations
+from dlverify.packs.registry import EXERCISE_IDS, get_exercise
+from dlverify.screening.static_rules import violations as static_violations
 
 
 @pytest.mark.parametrize("source, needle", [

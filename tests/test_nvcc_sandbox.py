@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from dlverify import nvcc
-from dlverify.environment import child_env
+from dlverify.launch import nvcc
+from dlverify.launch.environment import child_env
 from dlverify.isolation import launcher, tools
-from dlverify.registry import get_exercise
+from dlverify.packs.registry import get_exercise
 
 EXERCISE = "cuda_matmul"
 NVCC = nvcc.find_nvcc()

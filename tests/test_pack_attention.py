@@ -15,7 +15,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from dlverify.cases import Case
+from dlverify.packs.cases import Case
 from ops_seen import ops_seen
 
 EXERCISE = "attention"
@@ -379,7 +379,7 @@ def test_flex_attention_is_judged_not_a_crash(pack):
     import warnings
 
     from dlverify import paths
-    from dlverify.packs import load_module_from_path
+    from dlverify.packs.loading import load_module_from_path
     from torch.nn.attention.flex_attention import flex_attention
 
     guards_module = load_module_from_path("_test_attention_guards", paths.sandbox_dir() / "guards.py")

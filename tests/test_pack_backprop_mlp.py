@@ -12,10 +12,11 @@ import warnings
 import numpy as np
 import pytest
 
-from dlverify import paths, registry
-from dlverify.cases import Case
-from dlverify.packs import load_pack
-from dlverify.validate import WRONG_LINE
+from dlverify import paths
+from dlverify.packs import registry
+from dlverify.packs.cases import Case
+from dlverify.packs.loading import load_pack
+from dlverify.packs.validate import WRONG_LINE
 
 EXERCISE = "backprop_mlp"
 

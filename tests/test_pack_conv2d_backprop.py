@@ -11,11 +11,12 @@ import importlib.util
 import numpy as np
 import pytest
 
-from dlverify import paths, registry
-from dlverify.cases import Case
+from dlverify import paths
+from dlverify.packs import registry
+from dlverify.packs.cases import Case
 from dlverify.gpu.workload import workload
-from dlverify.packs import load_pack
-from dlverify.validate import WRONG_LINE
+from dlverify.packs.loading import load_pack
+from dlverify.packs.validate import WRONG_LINE
 
 EXERCISE = "conv2d_backprop"
 

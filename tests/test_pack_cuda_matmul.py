@@ -21,9 +21,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from dlverify import nvcc, paths
-from dlverify.cases import Case
-from dlverify.packs import load_module_from_path
+from dlverify.launch import nvcc
+from dlverify import paths
+from dlverify.packs.cases import Case
+from dlverify.packs.loading import load_module_from_path
 
 EXERCISE = "cuda_matmul"
 NVCC = nvcc.find_nvcc()

@@ -13,7 +13,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from dlverify.cases import Case
+from dlverify.packs.cases import Case
 
 EXERCISE = "mixed_precision"
 SEED = 20240611

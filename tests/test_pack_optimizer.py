@@ -15,9 +15,9 @@ import pytest
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from dlverify.cases import Case
+from dlverify.packs.cases import Case
 from dlverify.gpu.workload import workload
-from dlverify.static_rules import violations
+from dlverify.screening.static_rules import violations
 
 EXERCISE = "optimizer"
 SEED = 20261204

@@ -19,7 +19,7 @@ import pytest
 import torch
 
 from dlverify import paths
-from dlverify.cases import Case
+from dlverify.packs.cases import Case
 from ops_seen import ops_seen
 
 EXERCISE = "triton_softmax"

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from dlverify.manifest import load_manifest
-from dlverify.registry import EXERCISE_IDS
-from dlverify.validate import WRONG_LINE, expectations, run_validate
+from dlverify.packs.manifest import load_manifest
+from dlverify.packs.registry import EXERCISE_IDS
+from dlverify.packs.validate import WRONG_LINE, expectations, run_validate
 
 
 @pytest.mark.parametrize("exercise_id", EXERCISE_IDS)

@@ -29,6 +29,6 @@ def test_results_match_the_schema(write, backprop_reference, source, status):
 
 
 def test_schema_rejects_a_forged_status():
-    bad = {"schema": "dlverify.result/1", "status": "excellent"}
+    bad = {"schema": "dlverify.report.result/1", "status": "excellent"}
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad, SCHEMA)

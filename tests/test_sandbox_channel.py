@@ -9,9 +9,9 @@ import threading
 
 import pytest
 
-from dlverify import channel as host_channel
+from dlverify.launch import channel as host_channel
 from dlverify import paths
-from dlverify.channel import FrameReader, StreamTail
+from dlverify.launch.channel import FrameReader, StreamTail
 from dlverify.isolation.landlock_rules import sandbox_module
 
 sandbox_channel = sandbox_module(paths.sandbox_dir(), "channel")

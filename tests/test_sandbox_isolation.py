@@ -14,7 +14,7 @@ from dlverify.isolation import landlock_rules
 from dlverify.isolation.bwrap import RELOCATED, bwrap_argv, python_roots, sandbox_path
 from dlverify.isolation.privileges import Drop
 from dlverify.isolation.seccomp_filter import build_filter
-from dlverify.manifest import Limits
+from dlverify.packs.manifest import Limits
 
 landlock = landlock_rules.sandbox_module(paths.sandbox_dir(), "landlock")
 allowlist = landlock_rules.sandbox_module(paths.sandbox_dir(), "allowlist")
@@ -238,8 +238,8 @@ def test_without_bubblewrap_every_cache_under_tmp_moves_to_scratch(tmp_path):
 def test_the_child_finds_the_interpreter_s_own_programs_first():
     import os
 
-    from dlverify.environment import child_env
-    from dlverify.registry import get_exercise
+    from dlverify.launch.environment import child_env
+    from dlverify.packs.registry import get_exercise
 
     path = child_env(get_exercise("cuda_matmul"), "cuda").get("PATH").split(os.pathsep)
     assert path[0] == os.path.dirname(sys.executable) and "/usr/bin" in path
@@ -330,3 +330,31 @@ print(json.dumps({{"untouched": untouched, "seen": seen}}))
     assert out["untouched"] == []
     assert len(out["seen"]) == 2
     assert "the guards' own _judge_op" in out["seen"][0] and "the guards' own allowed_ops" in out["seen"][1]
+
+
+def test_swapping_a_method_the_guards_inherit_is_tampering_too(tmp_path):
+    """The import rule lives in a base class of Guards (sandbox/import_guard.py): swapping its
+    method on that class must be seen as surely as swapping one of Guards' own."""
+    script = tmp_path / "probe.py"
+    script.write_text(f"""
+import sys, json
+sys.path.insert(0, {str(paths.sandbox_dir())!r})
+import guards
+seen = []
+g = guards.Guards({{"forbidden_imports": ["json.decoder"]}}, lambda rule, detail: seen.append(detail))
+g.install()
+g.check_intact("before")
+untouched = list(seen)
+base = [c for c in type(g).__mro__ if "_check_import" in vars(c)][0]
+base._check_import = lambda *a: None
+g.check_intact("after a base-class swap")
+print(json.dumps({{"untouched": untouched, "seen": seen, "base": base.__name__}}))
+""")
+    import json
+    import subprocess
+
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["untouched"] == []
+    assert len(out["seen"]) == 1 and "_check_import" in out["seen"][0], out

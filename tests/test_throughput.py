@@ -10,20 +10,20 @@ import pytest
 import torch
 
 from dlverify import paths
-from dlverify.cases import Case
-from dlverify.channel import Frame
+from dlverify.packs.cases import Case
+from dlverify.launch.channel import Frame
 from dlverify.gpu import sol as sol_module
 from dlverify.gpu.crosscheck import ALLOWANCE_FIXED_S, ALLOWANCE_MARGIN, SUSPICIOUS_RATIO, allowance, cross_check
 from dlverify.gpu.measure import case_figures, GpuRun
 from dlverify.gpu.score import RULES, cpu_score, gpu_score
 from dlverify.gpu.sol import SpeedOfLight, cache_key, datasheet_for, speed_of_light
 from dlverify.gpu.workload import causal_pairs, workload
-from dlverify.jobs import Job, PlannedBench, codec
+from dlverify.launch.jobs import Job, PlannedBench, codec
 from dlverify.outcome import CaseStatus
-from dlverify.packs import load_module_from_path, load_pack
-from dlverify.registry import get_exercise
-from dlverify.result import GradeResult
-from dlverify.throughput import figure_from_host_clock, measure_host_clocked, timed_slots
+from dlverify.packs.loading import load_module_from_path, load_pack
+from dlverify.packs.registry import get_exercise
+from dlverify.report.result import GradeResult
+from dlverify.judging.throughput import figure_from_host_clock, measure_host_clocked, timed_slots
 
 needs_gpu = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
@@ -147,7 +147,7 @@ def test_cpu_timed_call_that_raises_fails_the_case(softmax_cpu):
 
 
 def test_figure_from_host_clock_takes_medians():
-    from dlverify.result import Throughput
+    from dlverify.report.result import Throughput
 
     figure = figure_from_host_clock(Throughput("cpu", True), [0.03, 0.01, 0.02], [0.02, 0.02, 0.05], [None] * 3)
     assert (figure.submission_seconds, figure.reference_seconds, figure.speedup) == (0.02, 0.02, 1.0)

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from dlverify import paths
-from dlverify.registry import EXERCISE_IDS
+from dlverify.packs.registry import EXERCISE_IDS
 from dlverify.verdict.catalogue import DATA_DIR, CatalogueError, load_catalogue
 
 
@@ -28,7 +28,7 @@ def test_every_registered_exercise_verifies_some_skill():
 
 def test_pack_manifest_skills_resolve_to_catalogue_skills_that_list_the_exercise():
     """exercise.toml `skills` must name catalogue skills (or their tags) that this exercise verifies."""
-    from dlverify.manifest import ManifestError, load_manifest
+    from dlverify.packs.manifest import ManifestError, load_manifest
 
     cat = load_catalogue()
     checked = 0

@@ -251,7 +251,7 @@ def test_demo_end_to_end_with_the_real_grader(tmp_path):
     assert "over-claimed:mixed-precision" in data["flags"]
     for name in ("backprop_mlp", "attention", "mixed_precision"):
         result = json.loads((tmp_path / "demo" / "results" / f"{name}.json").read_text())
-        assert result["schema"] == "dlverify.result/1"
+        assert result["schema"] == "dlverify.report.result/1"
 
 
 def test_assess_prints_candidate_text_as_written(tmp_path):

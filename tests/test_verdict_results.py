@@ -33,7 +33,7 @@ def test_folder_and_files_load_one_result_per_exercise(tmp_path):
 
 def test_real_grader_result_shape_is_accepted():
     from dlverify.outcome import CaseStatus, Status
-    from dlverify.result import CaseResult, GradeResult, Throughput
+    from dlverify.report.result import CaseResult, GradeResult, Throughput
 
     result = GradeResult(exercise="attention", title="Attention", submission_file="a.py", submission_sha256="ab",
                          status=Status.PASSED, summary="ok", correctness_score=1.0,
@@ -79,7 +79,7 @@ def _mutate(**changes):
 BAD = [
     ("not JSON", "{not json", "r.json: not JSON (line 1"),
     ("a list", [1, 2], "r.json: expected a JSON object (a grader result), got list"),
-    ("no schema", _mutate(schema=KeyError), "r.json: not a grader result: schema is None, expected 'dlverify.result/1'"),
+    ("no schema", _mutate(schema=KeyError), "r.json: not a grader result: schema is None, expected 'dlverify.report.result/1'"),
     ("wrong schema", _mutate(schema="dlverify.verdict/1"), "schema is 'dlverify.verdict/1'"),
     ("unknown exercise", _mutate(exercise="quantum_sort"), "r.json: unknown exercise 'quantum_sort'; known: backprop_mlp"),
     ("bad status", _mutate(status="great"), "r.json: status 'great' is not one of passed"),

@@ -1,6 +1,6 @@
 """Shared helpers for the verdict tests: synthetic grader results and answers.
 
-Results are built as the grader writes them (dlverify.result/1 dicts), not by
+Results are built as the grader writes them (dlverify.report.result/1 dicts), not by
 running the grader, so the verdict suite stays fast.
 """
 
@@ -36,7 +36,7 @@ def result_doc(exercise: str, status: str = "passed", *, cases: int = 6, passed:
             msg = f"max abs error 3.1e-2 above tolerance in case_{i}"
         case_list.append({"name": f"case_{i}", "status": st, "message": msg})
     return {
-        "schema": "dlverify.result/1",
+        "schema": "dlverify.report.result/1",
         "exercise": exercise,
         "title": exercise,
         "submission_file": f"{exercise}.py",

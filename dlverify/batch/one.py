@@ -13,7 +13,7 @@ from .store import row_from_result, write_result
 def grade_to_dict(exercise_id: str, path: Path, options: Options, gpu: int | None = None) -> dict[str, Any]:
     """One grading, as the result's dict; an unreadable file gives {"unreadable": why}."""
     from ..engine import grade
-    from ..submission import SubmissionError
+    from ..submission.read import SubmissionError
 
     try:
         result = grade(exercise_id, path, device=options.device, sandbox=options.sandbox, gpu=gpu,

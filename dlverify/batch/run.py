@@ -82,7 +82,7 @@ def run_batch(exercise_id: str, entries: list[Entry], out: Path, options: Option
         on_row(row)
     if todo:
         if ray_address is not None:
-            from ..fleet import run_on_ray
+            from .fleet import run_on_ray
 
             rows, interrupted = run_on_ray(exercise_id, todo, out, options, ray_address, on_row)
         else:

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from .. import __version__
 from ..outcome import Status
-from ..terminal_text import plain
+from ..report.terminal_text import plain
 from .model import NO_SUBMISSION, SUMMARY_FIELDS, Entry, Outcome, Row, Skipped
 
 # What a spreadsheet may skip before it looks for a formula: blanks (Unicode's too), controls,
@@ -58,8 +58,8 @@ def row_from_result(entry: Entry, data: dict[str, Any], result_file: str, graded
 @functools.lru_cache(maxsize=None)
 def _has_bench_cases(exercise_id: str, kind: str) -> bool:
     """Loaded once per exercise and device (load_pack runs grader.py), not once per kept result."""
-    from ..packs import load_pack
-    from ..registry import get_exercise
+    from ..packs.loading import load_pack
+    from ..packs.registry import get_exercise
 
     return bool(load_pack(get_exercise(exercise_id)).bench_cases(kind))
 
@@ -78,7 +78,7 @@ def earlier_result(out: Path, entry: Entry, exercise_id: str, device: str | None
 
     A grader fault (`error`) is never kept: it says nothing about the submission.
     """
-    from ..submission import SubmissionError, read_submission
+    from ..submission.read import SubmissionError, read_submission
 
     path = out / result_name(entry.name)
     try:

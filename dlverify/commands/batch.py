@@ -11,9 +11,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ..outcome import ExitCode, Status
-from ..registry import get_exercise
-from ..render import STYLE
-from ..terminal_text import markup, plain
+from ..packs.registry import get_exercise
+from ..report.render import STYLE
+from ..report.terminal_text import markup, plain
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -59,7 +59,7 @@ def _gpu_list(text: str) -> list[int]:
 
 def _default_gpus() -> list[int] | None:
     """GPU 0, or the first GPU this process was given; None when it was given one by UUID."""
-    from ..gpus import GpuChoiceError, physical_gpu
+    from ..launch.gpus import GpuChoiceError, physical_gpu
 
     try:
         physical = physical_gpu(None)
@@ -70,7 +70,7 @@ def _default_gpus() -> list[int] | None:
 
 def _check_gpus(gpus: list[int]) -> str | None:
     """Why --gpus cannot be used here, or None: checked once, rather than failing mid-batch."""
-    from ..gpus import GpuChoiceError, physical_gpu, visible_gpus
+    from ..launch.gpus import GpuChoiceError, physical_gpu, visible_gpus
 
     for gpu in gpus:
         try:
@@ -95,7 +95,7 @@ def _usage(env, message: str) -> int:
 def cmd_grade_batch(args, env) -> int:
     from ..batch import (BatchError, Options, find_submissions, hand_in_folder, other_results, run_batch, summary_rows,
                          write_summary)
-    from ..environment import resolve_device
+    from ..launch.environment import resolve_device
 
     exercise = get_exercise(args.exercise)
     gpus = None

@@ -21,8 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_doctor(args, env) -> int:
     from ..doctor import FAILED, run_checks
-    from ..environment import cuda_available
-    from ..gpus import GpuChoiceError, physical_gpu
+    from ..launch.environment import cuda_available
+    from ..launch.gpus import GpuChoiceError, physical_gpu
 
     if args.device == "cuda" and not cuda_available():
         env.stderr.write("dlverify: --device cuda: no CUDA device is visible on this machine\n")

@@ -9,8 +9,8 @@ from pathlib import Path
 from rich.table import Table
 
 from ..outcome import ExitCode, Status
-from ..registry import EXERCISE_IDS, all_exercises, get_exercise
-from ..terminal_text import markup
+from ..packs.registry import EXERCISE_IDS, all_exercises, get_exercise
+from ..report.terminal_text import markup
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -60,8 +60,8 @@ def cmd_exercises(args, env) -> int:
 
 
 def cmd_start(args, env) -> int:
-    from ..handout import render_readme
-    from ..notebook import starter_notebook
+    from ..packs.handout import render_readme
+    from ..packs.notebook import starter_notebook
 
     exercise = get_exercise(args.exercise)
     folder = args.dir if args.dir is not None else env.cwd / exercise.id
@@ -106,7 +106,7 @@ def _holds(path: Path, data: bytes) -> bool:
 
 def cmd_grade(args, env) -> int:
     from ..engine import grade
-    from ..render import show_result
+    from ..report.render import show_result
 
     get_exercise(args.exercise)  # unknown id: a usage error before anything starts
     if args.gpu is not None and args.gpu < 0:
@@ -134,7 +134,7 @@ def cmd_grade(args, env) -> int:
 
 
 def cmd_validate(args, env) -> int:
-    from ..validate import run_validate
+    from ..packs.validate import run_validate
 
     ids = args.exercises or list(EXERCISE_IDS)
     for exercise_id in ids:

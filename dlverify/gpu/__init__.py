@@ -14,7 +14,7 @@ from types import ModuleType
 
 def harness() -> ModuleType:
     """sandbox/gpu_timing.py, ours, loaded by path (with gpu_digest.py, which it imports by name)."""
-    from ..packs import sandbox_module
+    from ..packs.loading import sandbox_module
 
     sandbox_module("gpu_digest")
     return sandbox_module("gpu_timing")
@@ -22,7 +22,7 @@ def harness() -> ModuleType:
 
 def worker_harness() -> ModuleType:
     """sandbox/gpu_worker.py: the worker's BenchWorker and split_call, for trusted runs here."""
-    from ..packs import sandbox_module
+    from ..packs.loading import sandbox_module
 
     harness()
     return sandbox_module("gpu_worker")

@@ -22,12 +22,12 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .. import phases
-from ..jobs import Job, PlannedBench, codec
-from ..judge import judge
+from ..report import phases
+from ..launch.jobs import Job, PlannedBench, codec
+from ..judging.judge import judge
 from ..outcome import CaseStatus
-from ..packs import GraderContext, Pack
-from ..result import CaseResult, GradeResult, Throughput
+from ..packs.loading import GraderContext, Pack
+from ..report.result import CaseResult, GradeResult, Throughput
 from . import harness
 from .crosscheck import CrossChecked, allowance, cross_check
 from .score import RULES, gpu_score
@@ -138,7 +138,7 @@ def measure_gpu(job: Job, pack: Pack, ctx: GraderContext, runs, run_reference: C
     frames = [f for run in runs for f in run.frames]
     sub = parse_runs(frames)
     if not any(r.start is not None for r in sub.values()) and any(f.header.get("event") == "bench_end" for f in frames):
-        from ..throughput import measure_host_clocked
+        from ..judging.throughput import measure_host_clocked
 
         # A child without the GPU harness (old child.py): host-clocked calls, copies included.
         figure = measure_host_clocked(job, pack, ctx, runs, run_reference, result)

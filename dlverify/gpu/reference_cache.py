@@ -21,8 +21,8 @@ import os
 from pathlib import Path
 
 from .. import __version__, paths
-from ..jobs import PlannedBench
-from ..packs import Pack
+from ..launch.jobs import PlannedBench
+from ..packs.loading import Pack
 from .crosscheck import CrossChecked
 from .sol import _read_cache, _write_cache, cache_dir
 

@@ -12,8 +12,8 @@ import time
 from types import SimpleNamespace
 from typing import Any, Callable
 
-from ..jobs import PlannedBench
-from ..packs import GraderContext, Pack
+from ..launch.jobs import PlannedBench
+from ..packs.loading import GraderContext, Pack
 from . import harness, worker_harness
 from .baselines import baseline_for
 
@@ -62,8 +62,9 @@ def _rule_watch(rules, device: str, clock) -> dict:
         return {}
     if _guards_module is None:
         from .. import paths
-        from ..packs import load_module_from_path
+        from ..packs.loading import load_module_from_path, sandbox_module
 
+        sandbox_module("import_guard")  # guards.py imports it by that name, as in the worker
         _guards_module = load_module_from_path("_dlverify_sandbox_guards", paths.sandbox_dir() / "guards.py")
     # The launch rule is left out: an honest call launches its kernel, so the worker never reports it.
     # Every file here is trusted ("/"): the watch still walks the stack and checks each op as it

@@ -21,7 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ..manifest import Limits
+from ..packs.manifest import Limits
 from .privileges import SANDBOX_UID
 
 SYSTEM_READ = [Path(p) for p in ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin",

@@ -26,8 +26,8 @@ import uuid
 from pathlib import Path
 from typing import Callable
 
-from ..channel import FrameReader, StreamTail
-from ..result import Layer
+from ..launch.channel import FrameReader, StreamTail
+from ..report.result import Layer
 from .bwrap import PATH_MAP_ENV, RELOCATED, sandbox_path
 from .launcher import LaunchSpec, RunEvidence, SandboxUnavailable, launch as launch_local, wait_until_exit
 

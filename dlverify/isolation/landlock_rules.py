@@ -16,7 +16,7 @@ from types import ModuleType
 
 @functools.lru_cache(maxsize=8)
 def sandbox_module(sandbox_dir: Path, name: str) -> ModuleType:
-    from ..packs import load_module_from_path
+    from ..packs.loading import load_module_from_path
 
     return load_module_from_path(f"_dlverify_sandbox_{name}", Path(sandbox_dir) / f"{name}.py")
 

@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ..channel import FrameReader, StreamTail
-from ..manifest import Limits
-from ..result import Layer
+from ..launch.channel import FrameReader, StreamTail
+from ..packs.manifest import Limits
+from ..report.result import Layer
 from . import landlock_rules, rlimits
 from .bwrap import SANDBOX_UID, SYSTEM_READ, bwrap_argv, python_roots, sandbox_path
 from .cgroup import CgroupUnavailable, RunCgroup

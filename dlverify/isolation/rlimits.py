@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import resource
 
-from ..manifest import Limits
+from ..packs.manifest import Limits
 
 
 def tasks_of(uid: int) -> int:

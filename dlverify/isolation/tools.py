@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import paths
-from ..manifest import Limits
+from ..packs.manifest import Limits
 from . import launcher
 
 OUTPUT_CAP = 256 << 10      # bytes kept of one command's output: a compiler's first errors matter

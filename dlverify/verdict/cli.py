@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 
-from ..terminal_text import markup, plain
+from ..report.terminal_text import markup, plain
 from .answers import Answers, AnswersError, load_answers
 from .datafile import DataFileError, read_data_file
 from .results import ResultsError, results_from_dicts, load_results
@@ -244,7 +244,7 @@ def _find_submissions(folder: Path, known: tuple[str, ...]) -> tuple[dict[str, P
 def _grade_all(env, submissions: dict[str, Path], device: str, jobs: int) -> dict[str, dict]:
     """Grade side by side; a crash of the grader itself becomes an `error` result (unverified)."""
     from ..errors import UsageError as EngineUsageError
-    from ..submission import SubmissionError
+    from ..submission.read import SubmissionError
 
     grade = _grade_fn(env)
     try:
@@ -278,7 +278,7 @@ def _grade_all(env, submissions: dict[str, Path], device: str, jobs: int) -> dic
 
 
 def _error_result(exercise: str, path: Path, message: str) -> dict:
-    from ..result import SCHEMA
+    from ..report.result import SCHEMA
 
     return {"schema": SCHEMA, "exercise": exercise, "title": exercise, "submission_file": str(path),
             "submission_sha256": "", "status": "error", "summary": f"grader error: {message}", "cases": [],
@@ -286,7 +286,7 @@ def _error_result(exercise: str, path: Path, message: str) -> dict:
 
 
 def _known_exercises() -> tuple[str, ...]:
-    from ..registry import EXERCISE_IDS
+    from ..packs.registry import EXERCISE_IDS
 
     return tuple(EXERCISE_IDS)
 

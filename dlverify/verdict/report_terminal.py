@@ -14,7 +14,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from ..terminal_text import plain_deep
+from ..report.terminal_text import plain_deep
 from .report_text import (ADVICE_LABELS, EVIDENCE_LABELS, GATE_NOTE, candidate_line, level, salary_lines)
 
 BAND_STYLES = {

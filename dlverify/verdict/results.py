@@ -1,4 +1,4 @@
-"""Grader results as evidence: read the grader's JSON (dlverify.result/1) and judge it.
+"""Grader results as evidence: read the grader's JSON (dlverify.report.result/1) and judge it.
 
 A result is evidence about the candidate only when the candidate's code decided
 it. `error` is the grader's own fault, and `not_verified` (or a pass where no
@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..outcome import CaseStatus, Status
-from ..registry import EXERCISE_IDS
-from ..result import SCHEMA
+from ..packs.registry import EXERCISE_IDS
+from ..report.result import SCHEMA
 
 CANDIDATE_FAILURES = {Status.FAILED, Status.REJECTED, Status.TIMEOUT, Status.MEMORY, Status.CRASHED}
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import torch
 
-from dlverify.cases import Case
-from dlverify.compare import Check, compare_arrays
-from dlverify.packs import GraderContext
+from dlverify.packs.cases import Case
+from dlverify.judging.compare import Check, compare_arrays
+from dlverify.packs.loading import GraderContext
 
 # Above this many scores per grading call, low-precision cases get their expected
 # answer in float32 instead of float64: the GPU bench case (8*16*2048*2048 scores)

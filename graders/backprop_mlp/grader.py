@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from dlverify.cases import Case
-from dlverify.compare import Check, compare_arrays, exact_keys
-from dlverify.packs import GraderContext
+from dlverify.packs.cases import Case
+from dlverify.judging.compare import Check, compare_arrays, exact_keys
+from dlverify.packs.loading import GraderContext
 
 
 def param_keys(n_layers: int) -> list[str]:

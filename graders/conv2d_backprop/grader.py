@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from dlverify.cases import Case
-from dlverify.compare import Check, compare_arrays, exact_keys
-from dlverify.packs import GraderContext
+from dlverify.packs.cases import Case
+from dlverify.judging.compare import Check, compare_arrays, exact_keys
+from dlverify.packs.loading import GraderContext
 
 OUTPUTS = {"conv": ("y", "dx", "dw", "db"), "pool": ("y", "dx"), "bad": ("refused",)}
 

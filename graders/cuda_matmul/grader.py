@@ -17,11 +17,11 @@ from typing import Any
 
 import torch
 
-from dlverify import nvcc
-from dlverify.cases import Case
-from dlverify.compare import Check, compare_arrays
-from dlverify.packs import GraderContext
-from dlverify.parsing import UnparsableSource, parse_source
+from dlverify.launch import nvcc
+from dlverify.packs.cases import Case
+from dlverify.judging.compare import Check, compare_arrays
+from dlverify.packs.loading import GraderContext
+from dlverify.submission.parsing import UnparsableSource, parse_source
 
 ARCH = "sm_90"              # Hopper: what the GPU graders run on
 COMPILE_SECONDS = 120.0

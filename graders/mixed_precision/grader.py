@@ -14,9 +14,9 @@ from typing import Any
 
 import torch
 
-from dlverify.cases import Case
-from dlverify.compare import Check, compare_arrays, compare_scalar
-from dlverify.packs import GraderContext
+from dlverify.packs.cases import Case
+from dlverify.judging.compare import Check, compare_arrays, compare_scalar
+from dlverify.packs.loading import GraderContext
 
 PARAM_KEYS = ("param.fc1.weight", "param.fc1.bias", "param.fc2.weight", "param.fc2.bias")
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import torch
 
-from dlverify.cases import Case
-from dlverify.compare import Check, compare_arrays
-from dlverify.packs import GraderContext
+from dlverify.packs.cases import Case
+from dlverify.judging.compare import Check, compare_arrays
+from dlverify.packs.loading import GraderContext
 
 
 def lr_at(step: int, base_lr: float, warmup_steps: int, total_steps: int, min_lr: float) -> float:

@@ -12,9 +12,9 @@ from typing import Any
 
 import torch
 
-from dlverify.cases import Case
-from dlverify.compare import Check, compare_arrays
-from dlverify.packs import GraderContext
+from dlverify.packs.cases import Case
+from dlverify.judging.compare import Check, compare_arrays
+from dlverify.packs.loading import GraderContext
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 

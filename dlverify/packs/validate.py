@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .engine import grade
-from .outcome import Status
-from .packs import load_pack
+from ..engine import grade
+from ..outcome import Status
+from .loading import load_pack
 from .registry import get_exercise
 
 WRONG_LINE = re.compile(r"#\s*WRONG\((?P<status>[a-z_|]+)\):\s*(?P<why>.+)")

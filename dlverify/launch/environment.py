@@ -8,10 +8,10 @@ import importlib.metadata
 import platform
 import sys
 
-from . import __version__
-from .errors import UsageError
-from .machine import cpu_name, driver_version
-from .manifest import Exercise
+from .. import __version__
+from ..errors import UsageError
+from ..machine import cpu_name, driver_version
+from ..packs.manifest import Exercise
 
 
 def resolve_device(requested: str, exercise: Exercise) -> str:

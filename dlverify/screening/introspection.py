@@ -25,9 +25,9 @@ import sys
 from functools import lru_cache
 from types import ModuleType
 
-from . import paths
-from .packs import load_module_from_path
-from .parsing import UnparsableSource, parse_source
+from .. import paths
+from ..packs.loading import load_module_from_path
+from ..submission.parsing import UnparsableSource, parse_source
 
 # Whole modules that reach the interpreter's insides or run code from strings.
 FORBIDDEN_MODULES = frozenset({

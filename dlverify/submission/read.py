@@ -92,7 +92,7 @@ def _read_bytes(path: Path, root: Path) -> bytes:
 
 
 def _grader_folders() -> tuple[Path, ...]:
-    from . import paths
+    from .. import paths
 
     return paths.graders_dir(), paths.kernels_dir(), paths.sandbox_dir()
 

@@ -32,10 +32,10 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from .batch.model import UNREADABLE, BatchError, Entry, Options, Row
-from .batch.one import fault_row, grade_to_dict, record
-from .registry import get_exercise
-from .submission import SubmissionError, submission_bytes
+from .model import UNREADABLE, BatchError, Entry, Options, Row
+from .one import fault_row, grade_to_dict, record
+from ..packs.registry import get_exercise
+from ..submission.read import SubmissionError, submission_bytes
 
 POLL_SECONDS = 2.0
 # Beyond the exercise's wall limit: the reference timed in a second child,

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from .compare import Check
-from .errors import GraderFault
-from .packs import GraderContext, Pack
+from ..errors import GraderFault
+from ..packs.loading import GraderContext, Pack
 
 
 def judge(pack: Pack, ctx: GraderContext, case, inputs, outputs) -> Check:

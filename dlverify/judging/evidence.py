@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import signal
 
-from .isolation.launcher import RunEvidence
-from .manifest import Limits
-from .outcome import CaseStatus, Status
+from ..isolation.launcher import RunEvidence
+from ..packs.manifest import Limits
+from ..outcome import CaseStatus, Status
 
 
 def death(evidence: RunEvidence, limits: Limits) -> tuple[CaseStatus, str] | None:

@@ -12,9 +12,9 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .outcome import CaseStatus, Status
+from ..outcome import CaseStatus, Status
 
-SCHEMA = "dlverify.result/1"
+SCHEMA = "dlverify.report.result/1"
 
 
 @dataclass

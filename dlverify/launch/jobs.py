@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from . import paths
-from .cases import Case, case_seed
-from .manifest import Exercise
-from .gpu import harness
-from .packs import Pack, load_module_from_path
+from .. import paths
+from ..packs.cases import Case, case_seed
+from ..packs.manifest import Exercise
+from ..gpu import harness
+from ..packs.loading import Pack, load_module_from_path
 
 _codec = None
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import ast
 import sys
 
-from .manifest import Rules
-from .parsing import UnparsableSource, parse_source
+from ..packs.manifest import Rules
+from ..submission.parsing import UnparsableSource, parse_source
 
 
 def _imported_names(tree: ast.AST):

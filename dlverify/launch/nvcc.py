@@ -32,9 +32,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .cuda_screen import Screen, screen_source  # noqa: F401  (part of this module's interface)
-from .isolation import launcher, tools
-from .isolation.bwrap import SYSTEM_READ
+from ..screening.cuda_screen import Screen, screen_source  # noqa: F401  (part of this module's interface)
+from ..isolation import launcher, tools
+from ..isolation.bwrap import SYSTEM_READ
 
 DIAGNOSTIC_LINES = 30      # what a report shows of nvcc's output: its first errors matter
 DIAGNOSTIC_CHARS = 3000

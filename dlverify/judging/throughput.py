@@ -18,14 +18,14 @@ from __future__ import annotations
 import statistics
 from typing import Callable
 
-from .gpu import harness
-from .gpu.score import cpu_score
-from .isolation.launcher import RunEvidence
-from .jobs import Job, codec
+from ..gpu import harness
+from ..gpu.score import cpu_score
+from ..isolation.launcher import RunEvidence
+from ..launch.jobs import Job, codec
 from .judge import judge
-from .outcome import CaseStatus
-from .packs import GraderContext, Pack
-from .result import CaseResult, GradeResult, Throughput
+from ..outcome import CaseStatus
+from ..packs.loading import GraderContext, Pack
+from ..report.result import CaseResult, GradeResult, Throughput
 
 # The child's timer below this fraction of the host's clock is worth a note (never a better figure).
 CHILD_TIMER_DISAGREES = 0.5

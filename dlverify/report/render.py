@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from .outcome import CaseStatus, Status
+from ..outcome import CaseStatus, Status
 from .result import GradeResult
 from .terminal_text import markup
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from . import paths
+from .. import paths
 from .cases import Case, Tolerance, load_cases
 from .manifest import Exercise
 
