@@ -99,3 +99,14 @@ def test_no_import_circles_in_the_host_package():
                     seen.add(nxt)
                     stack.append((nxt, trail + [nxt]))
     assert not circles, circles[:5]
+
+
+def test_no_source_file_of_ours_outgrows_a_reader():
+    """One concept per file, a few hundred lines at most (docs: ../shared/STYLE.md): a file past
+    this has become two concepts and should be split where they part."""
+    root = Path(__file__).resolve().parent.parent
+    limit = 420
+    long = [f"{p.relative_to(root)} ({n} lines)" for folder in ("dlverify", "sandbox", "kernels")
+            for p in sorted((root / folder).rglob("*.py"))
+            if (n := len(p.read_text().splitlines())) > limit]
+    assert long == [], f"over {limit} lines: " + ", ".join(long)
