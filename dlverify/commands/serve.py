@@ -69,7 +69,18 @@ def _worker_args(args, db_url: str) -> list[str]:
     return out
 
 
+def _web_installed(env) -> bool:
+    try:
+        import fastapi, uvicorn, sqlalchemy, python_multipart, argon2, copydetect  # noqa: F401,E401
+    except ImportError as exc:
+        env.stderr.write(f"dlverify: serve needs the web extra ({exc.name} is missing): pip install 'dlverify[web]'\n")
+        return False
+    return True
+
+
 def cmd_serve(args, env) -> int:
+    if not _web_installed(env):
+        return ExitCode.USAGE
     import uvicorn
 
     from ..web.app import create_app, ensure_staff
@@ -109,6 +120,8 @@ def cmd_serve(args, env) -> int:
 
 
 def cmd_worker(args, env) -> int:
+    if not _web_installed(env):
+        return ExitCode.USAGE
     from ..web.worker import main
 
     settings = _settings(args)
