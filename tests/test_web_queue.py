@@ -154,3 +154,24 @@ def test_the_heartbeat_keeps_a_long_grading_alive(tmp_path, monkeypatch):
 
     worker.run(sessions, slow, once=True)
     assert beats[1] > beats[0]
+
+
+def test_with_ray_each_upload_is_graded_by_a_ray_task(tmp_path):
+    """`dlverify serve --ray`: the worker sends the upload's bytes to the fleet, as grade-batch does."""
+    ray = pytest.importorskip("ray")
+    from dlverify.batch.model import Options
+
+    _, sessions = _db(tmp_path, 0)
+    reference = open(os.path.join(ROOT, "graders/backprop_mlp/reference.py"), "rb").read()
+    with sessions() as db:
+        db.add(Upload(invite_id=1, exercise="backprop_mlp", filename="r.py", suffix=".py", content=reference, sha256="0"))
+        db.commit()
+    try:
+        grader = worker.ray_grader("local", Options(throughput=False))
+        assert worker.run(sessions, grader, once=True) == 1
+    finally:
+        ray.shutdown()
+    with sessions() as db:
+        upload = db.get(Upload, 1)
+        assert (upload.state, upload.status) == ("done", "passed")
+        assert upload.result["cases"] and "_runner" not in upload.result
