@@ -1,0 +1,130 @@
+"""serve: the web app (staff run assessments, candidates take them) and its grading workers."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+
+from ..outcome import ExitCode
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="run the web app: staff create time-boxed assessments, candidates take "
+                                     "them in a browser, uploads are graded in the sandbox by a worker")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--db", default=None, metavar="URL",
+                   help="database URL (default: $DLVERIFY_DB, else SQLite in ~/.local/share/dlverify/gradebook.db); "
+                        "postgresql+psycopg://user:pass@host/db for a shared one")
+    p.add_argument("--workers", type=int, default=1,
+                   help="grading workers started beside the web process (0: run `dlverify serve-worker` "
+                        "elsewhere); one keeps CPU timings honest")
+    p.add_argument("--ray", default=None, metavar="ADDRESS", help="workers send each grading to this Ray cluster")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--sandbox", default="auto", choices=["auto", "local", "docker"])
+    p.add_argument("--no-throughput", action="store_true", help="grade correctness only (no timing)")
+    p.add_argument("--staff-email", default="admin@localhost",
+                   help="the first staff account, made on first start with a password printed once")
+    p.add_argument("--https-only", action="store_true",
+                   help="session cookies only over HTTPS (set when a TLS proxy is in front)")
+    p.set_defaults(func=cmd_serve)
+
+    w = sub.add_parser("serve-worker", help="a grading worker for `dlverify serve` (same database), on this or another machine")
+    w.add_argument("--db", default=None, metavar="URL")
+    w.add_argument("--ray", default=None, metavar="ADDRESS")
+    w.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    w.add_argument("--sandbox", default="auto", choices=["auto", "local", "docker"])
+    w.add_argument("--no-throughput", action="store_true")
+    w.set_defaults(func=cmd_worker)
+
+
+def _settings(args):
+    from ..web.settings import Settings
+
+    return Settings(db_url=args.db or "", https_only=getattr(args, "https_only", False))
+
+
+def _open(env, settings):
+    from sqlalchemy.exc import ArgumentError, OperationalError
+
+    from ..web.db import open_engine, session_factory
+
+    try:
+        return session_factory(open_engine(settings.db_url))
+    except (ArgumentError, OperationalError, ModuleNotFoundError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        env.stderr.write(f"dlverify: --db {settings.db_url}: cannot open ({first})\n")
+        return None
+
+
+def _worker_args(args, db_url: str) -> list[str]:
+    out = [sys.executable, "-m", "dlverify.web.worker", db_url, "--device", args.device, "--sandbox", args.sandbox]
+    if args.ray:
+        out += ["--ray", args.ray]
+    if args.no_throughput:
+        out.append("--no-throughput")
+    return out
+
+
+def _web_installed(env) -> bool:
+    try:
+        import fastapi, uvicorn, sqlalchemy, python_multipart, argon2, copydetect  # noqa: F401,E401
+    except ImportError as exc:
+        env.stderr.write(f"dlverify: serve needs the web extra ({exc.name} is missing): pip install 'dlverify[web]'\n")
+        return False
+    return True
+
+
+def cmd_serve(args, env) -> int:
+    if not _web_installed(env):
+        return ExitCode.USAGE
+    import uvicorn
+
+    from ..web.app import create_app, ensure_staff
+
+    if not 0 < args.port < 65536 or args.workers < 0:
+        env.stderr.write("dlverify: --port must be 1-65535 and --workers 0 or more\n")
+        return ExitCode.USAGE
+    with socket.socket() as probe:   # say so now, in one line, rather than after the workers start
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((args.host, args.port))
+        except OSError as exc:
+            env.stderr.write(f"dlverify: cannot listen on {args.host}:{args.port} ({exc.strerror or exc})\n")
+            return ExitCode.USAGE
+    settings = _settings(args)
+    sessions = _open(env, settings)
+    if sessions is None:
+        return ExitCode.USAGE
+    password = ensure_staff(sessions, args.staff_email, os.environ.get("DLVERIFY_STAFF_PASSWORD"))
+    if password:
+        env.stdout.write(f"first staff account: {args.staff_email}  password: {password}  (shown once)\n")
+    workers = [subprocess.Popen(_worker_args(args, settings.db_url)) for _ in range(args.workers)]
+    env.stdout.write(f"dlverify serve: http://{args.host}:{args.port}/  database {settings.db_url}  "
+                     f"{len(workers)} grading worker(s){' on Ray ' + args.ray if args.ray else ''}\n")
+    env.stdout.flush()
+    try:
+        uvicorn.run(create_app(settings, sessions), host=args.host, port=args.port, log_level="warning")
+    finally:
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+    return ExitCode.OK
+
+
+def cmd_worker(args, env) -> int:
+    if not _web_installed(env):
+        return ExitCode.USAGE
+    from ..web.worker import main
+
+    settings = _settings(args)
+    if _open(env, settings) is None:
+        return ExitCode.USAGE
+    return main(_worker_args(args, settings.db_url)[3:])

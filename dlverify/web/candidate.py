@@ -1,0 +1,211 @@
+"""Candidate pages: the invitation link, the questionnaire one question at a time, the
+exercises (handout downloads, uploads, grading progress) and, once closed, the report."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import PurePath
+
+import nbformat
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from ..packs.handout import render_readme
+from ..packs.notebook import starter_notebook
+from ..packs.registry import get_exercise
+from ..verdict.answers import QUESTIONS
+from ..verdict.questionnaire import parse_input
+from . import reports, timebox
+from .models import Invite, Upload, utcnow
+from .pages import checked_form, current_invite, render
+from .security import token_hash
+
+router = APIRouter()
+SUFFIXES = {".py": ("text/x-python", "text/plain", "application/x-python-code", "application/octet-stream", ""),
+            ".ipynb": ("application/x-ipynb+json", "application/json", "application/octet-stream", "text/plain", "")}
+
+
+def _see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get("/take/{token}")
+def take(request: Request, token: str):
+    db = request.state.db
+    invite = db.scalars(select(Invite).where(Invite.token_hash == token_hash(token))).first()
+    if invite is None or invite.expires_at < utcnow():
+        raise HTTPException(404, "this invitation link is not valid (mistyped, or expired); "
+                                 "ask the team that sent it for a new one")
+    if invite.first_visit_at is None and timebox.closed_reason(invite) is None:
+        invite.first_visit_at = utcnow()   # the time box starts now
+        db.commit()
+    request.session.clear()
+    request.session["invite"] = invite.id
+    return _see_other("/assessment")
+
+
+@router.get("/assessment")
+def overview(request: Request):
+    invite = current_invite(request)
+    closed = timebox.closed_reason(invite)
+    latest = {}
+    for upload in invite.uploads:
+        latest[upload.exercise] = upload
+    exercises = [(e, get_exercise(e).title, latest.get(e)) for e in invite.assessment.exercises]
+    answered = sum(1 for q in QUESTIONS if q.section in invite.answers)
+    return render(request, "candidate_home.html", invite=invite, closed=closed, exercises=exercises,
+                  answered=answered, total=len(QUESTIONS), minutes_left=timebox.minutes_left(invite))
+
+
+def _question(number: int):
+    if not 1 <= number <= len(QUESTIONS):
+        raise HTTPException(404, "no such question")
+    return QUESTIONS[number - 1]
+
+
+@router.get("/assessment/questions/{number}")
+def question_page(request: Request, number: int):
+    invite = current_invite(request)
+    question = _question(number)
+    saved = invite.answers.get(question.section, {})
+    values = {f.name: _shown(f, saved.get(f.name)) for f in question.fields}
+    return render(request, "question.html", invite=invite, q=question, number=number, total=len(QUESTIONS),
+                  values=values, errors={}, closed=timebox.closed_reason(invite))
+
+
+def _shown(field, value) -> str:
+    if value is None:
+        return ""
+    if field.kind == "bool":
+        return "yes" if value else "no"
+    if field.kind == "list":
+        return ", ".join(value)
+    return str(value)
+
+
+@router.post("/assessment/questions/{number}")
+async def answer(request: Request, number: int):
+    invite = current_invite(request)
+    form = await checked_form(request)
+    question = _question(number)
+    closed = timebox.closed_reason(invite)
+    if closed:
+        raise HTTPException(403, f"answers can no longer be changed: {closed}")
+    values, errors, parsed = {}, {}, {}
+    for f in question.fields:
+        text = str(form.get(f.name, ""))[:2000]
+        values[f.name] = text
+        value, error = parse_input(f, text)
+        if error:
+            errors[f.name] = error
+        else:
+            parsed[f.name] = value
+    if errors:
+        return render(request, "question.html", status_code=400, invite=invite, q=question, number=number,
+                      total=len(QUESTIONS), values=values, errors=errors, closed=None)
+    answers = dict(invite.answers)
+    answers[question.section] = parsed
+    invite.answers = answers       # a new dict: the JSON column sees the change
+    invite.answered = all(q.section in answers for q in QUESTIONS)
+    request.state.db.commit()
+    if number < len(QUESTIONS):
+        return _see_other(f"/assessment/questions/{number + 1}")
+    return _see_other("/assessment")
+
+
+def _exercise(invite: Invite, exercise_id: str):
+    if exercise_id not in invite.assessment.exercises:
+        raise HTTPException(404, "this exercise is not part of your assessment")
+    return get_exercise(exercise_id)
+
+
+@router.get("/assessment/exercises/{exercise_id}/README.md")
+def readme(request: Request, exercise_id: str):
+    exercise = _exercise(current_invite(request), exercise_id)
+    return Response(render_readme(exercise), media_type="text/markdown; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{exercise_id}-README.md"'})
+
+
+@router.get("/assessment/exercises/{exercise_id}/solution.{kind}")
+def starter(request: Request, exercise_id: str, kind: str):
+    exercise = _exercise(current_invite(request), exercise_id)
+    if kind == "py":
+        body, media = exercise.starter.read_bytes(), "text/x-python"
+    elif kind == "ipynb":
+        body, media = nbformat.writes(starter_notebook(exercise)).encode() + b"\n", "application/x-ipynb+json"
+    else:
+        raise HTTPException(404, "starters come as .py or .ipynb")
+    return Response(body, media_type=media,
+                    headers={"Content-Disposition": f'attachment; filename="{exercise_id}-solution.{kind}"'})
+
+
+@router.post("/assessment/exercises/{exercise_id}/upload")
+async def upload(request: Request, exercise_id: str):
+    invite = current_invite(request)
+    exercise = _exercise(invite, exercise_id)
+    cap = request.app.state.settings.max_upload_bytes
+    length = request.headers.get("content-length")
+    if length is None or not length.isdigit() or int(length) > cap + 64 * 1024:
+        raise HTTPException(413, f"uploads are limited to {cap // 1024} KiB")
+    form = await checked_form(request)
+    closed = timebox.closed_reason(invite)
+    if closed:
+        raise HTTPException(403, f"uploads are closed: {closed}")
+    file = form.get("file")
+    if file is None or not hasattr(file, "read") or not file.filename:
+        raise HTTPException(400, "choose a .py or .ipynb file to upload")
+    name = PurePath(file.filename).name[:200]
+    suffix = PurePath(name).suffix.lower()
+    content_type = (file.content_type or "").split(";")[0].strip().lower()
+    if suffix not in SUFFIXES:
+        raise HTTPException(400, f"{name!r} is not a .py or .ipynb file")
+    if content_type not in SUFFIXES[suffix]:
+        raise HTTPException(400, f"{name!r} was sent as {content_type!r}, which is not a Python file or notebook")
+    content = await file.read(cap + 1)
+    if len(content) > cap:
+        raise HTTPException(413, f"uploads are limited to {cap // 1024} KiB")
+    if not content.strip():
+        raise HTTPException(400, f"{name!r} is empty")
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError:
+        raise HTTPException(400, f"{name!r} is not UTF-8 text") from None
+    db = request.state.db
+    row = Upload(invite_id=invite.id, exercise=exercise.id, filename=name, suffix=suffix, content=content,
+                 sha256=hashlib.sha256(content).hexdigest(), state="queued")
+    db.add(row)
+    db.commit()
+    return _see_other(f"/assessment/uploads/{row.id}")
+
+
+@router.get("/assessment/uploads/{upload_id}")
+def upload_page(request: Request, upload_id: int):
+    invite = current_invite(request)
+    row = request.state.db.get(Upload, upload_id)
+    if row is None or row.invite_id != invite.id:   # never another candidate's, not even its existence
+        raise HTTPException(404, "no such upload")
+    return render(request, "upload.html", invite=invite, upload=row, pending=row.state in ("queued", "running"))
+
+
+@router.post("/assessment/hand-in")
+async def hand_in(request: Request):
+    invite = current_invite(request)
+    await checked_form(request)
+    if timebox.closed_reason(invite) is None:
+        invite.finished_at = utcnow()
+        request.state.db.commit()
+    return _see_other("/assessment")
+
+
+@router.get("/assessment/report")
+def report(request: Request):
+    from ..verdict.report_html import render_html
+
+    invite = current_invite(request)
+    if timebox.closed_reason(invite) is None:
+        raise HTTPException(403, "your report is shown when the assessment closes for you")
+    result, why = reports.build(invite)
+    if result is None:
+        raise HTTPException(404, f"no report: {why}")
+    return HTMLResponse(render_html(result))

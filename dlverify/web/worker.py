@@ -1,0 +1,131 @@
+"""The grading worker: takes uploads from the queue and grades them, never in the web process.
+
+Each upload is graded by the same `grade()` as `dlverify grade` (the same sandbox), here or on a
+Ray runner (`--ray`). A thread beats the upload's heartbeat while it grades, so a worker that
+dies is noticed (queue.reap) and its upload graded again by another."""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+from sqlalchemy.orm import sessionmaker
+
+from ..batch.model import UNREADABLE, Options
+from ..outcome import Status
+from . import queue
+from .models import Upload
+
+Grader = Callable[[str, str, bytes], dict[str, Any]]   # (exercise, suffix, content) -> result dict
+
+
+def local_grader(options: Options) -> Grader:
+    from ..batch.one import grade_to_dict
+
+    def grade(exercise: str, suffix: str, content: bytes) -> dict[str, Any]:
+        with tempfile.TemporaryDirectory(prefix="dlverify-web-") as folder:
+            path = Path(folder) / f"solution{suffix}"
+            path.write_bytes(content)
+            data = grade_to_dict(exercise, path, options)
+        if UNREADABLE in data:  # it names our temporary copy, which nobody can find
+            data[UNREADABLE] = data[UNREADABLE].replace(str(path), f"solution{suffix}")
+        return data
+    return grade
+
+
+def ray_grader(address: str, options: Options) -> Grader:
+    from ..batch.fleet import _connect, _grade_on_runner
+
+    ray = _connect(address)
+    task = ray.remote(num_cpus=1, max_calls=1, max_retries=0)(_grade_on_runner)
+    payload = {"device": options.device, "sandbox": options.sandbox, "throughput": options.throughput}
+
+    def grade(exercise: str, suffix: str, content: bytes) -> dict[str, Any]:
+        data = ray.get(task.remote(exercise, f"solution{suffix}", suffix, content, payload))
+        data.pop("_runner", None)
+        return data
+    return grade
+
+
+def grade_one(sessions: sessionmaker, upload: Upload, name: str, grader: Grader) -> None:
+    stop = threading.Event()
+
+    def heartbeat() -> None:
+        while not stop.wait(queue.HEARTBEAT_SECONDS):
+            with sessions() as s:
+                queue.beat(s, upload.id, name)
+
+    beating = threading.Thread(target=heartbeat, daemon=True)
+    beating.start()
+    try:
+        data = grader(upload.exercise, upload.suffix, upload.content)
+    except Exception as exc:  # our fault (a grader bug, a lost runner): `error`, never the candidate's
+        data = None
+        outcome = dict(state="error", status=Status.ERROR.value, result=None,
+                       summary=f"the grader failed ({type(exc).__name__}: {str(exc)[:300]})")
+    finally:
+        stop.set()
+        beating.join()
+    if data is not None:
+        if UNREADABLE in data:
+            outcome = dict(state="done", status="unreadable", summary=data[UNREADABLE], result=None)
+        else:
+            outcome = dict(state="done", status=data.get("status"), summary=data.get("summary", ""), result=data)
+    with sessions() as s:
+        if queue.finish(s, upload.id, name, **outcome) and data is not None and UNREADABLE not in data:
+            record_attempt(s, upload, data)
+
+
+def record_attempt(session, upload: Upload, data: dict[str, Any]) -> None:
+    """Hook for the gradebook: every finished grading becomes an attempt there."""
+
+
+def run(sessions: sessionmaker, grader: Grader, *, once: bool = False, idle: float = 1.0,
+        stop: threading.Event | None = None) -> int:
+    """Grade until stopped (or, with once=True, until the queue is empty). Returns how many."""
+    name = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+    done = 0
+    stop = stop or threading.Event()
+    while not stop.is_set():
+        with sessions() as s:
+            queue.reap(s)
+            upload = queue.claim(s, name)
+        if upload is None:
+            if once:
+                return done
+            stop.wait(idle)
+            continue
+        grade_one(sessions, upload, name, grader)
+        done += 1
+    return done
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m dlverify.web.worker DB_URL [--ray ADDRESS]`: what `dlverify serve` starts."""
+    import argparse
+
+    from .db import open_engine, session_factory
+
+    p = argparse.ArgumentParser(prog="dlverify-web-worker")
+    p.add_argument("db")
+    p.add_argument("--ray", default=None)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--sandbox", default="auto")
+    p.add_argument("--no-throughput", action="store_true")
+    args = p.parse_args(argv)
+    options = Options(device=args.device, sandbox=args.sandbox, throughput=not args.no_throughput)
+    sessions = session_factory(open_engine(args.db))
+    grader = ray_grader(args.ray, options) if args.ray else local_grader(options)
+    try:
+        run(sessions, grader)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

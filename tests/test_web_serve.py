@@ -1,0 +1,88 @@
+"""`dlverify serve` as a user starts it: a real server and its worker, and its one-line errors."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+pytest.importorskip("fastapi")
+httpx = pytest.importorskip("httpx")
+
+from dlverify.cli import Env, main
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_starts_prints_the_first_staff_password_once_and_stops_its_workers(tmp_path):
+    port = _free_port()
+    env = dict(os.environ, PYTHONPATH=ROOT, XDG_DATA_HOME=str(tmp_path / "data"), DLVERIFY_DB="")
+    cmd = [sys.executable, "-m", "dlverify", "serve", "--port", str(port)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True)
+    try:
+        first = proc.stdout.readline()
+        password = re.search(r"password: (\S+)", first).group(1)
+        banner = proc.stdout.readline()
+        assert f"http://127.0.0.1:{port}/" in banner and "1 grading worker" in banner
+        assert str(tmp_path / "data" / "dlverify" / "gradebook.db") in banner   # the embedded default
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                page = httpx.get(f"http://127.0.0.1:{port}/staff/sign-in", timeout=2)
+                break
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline, proc.stderr.read()
+                time.sleep(0.2)
+        assert page.status_code == 200 and "Staff sign-in" in page.text
+        token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        signed = httpx.post(f"http://127.0.0.1:{port}/staff/sign-in", cookies=page.cookies,
+                            data={"email": "admin@localhost", "password": password, "csrf": token})
+        assert signed.status_code == 303 and signed.headers["location"] == "/staff"
+        assert signed.headers["content-security-policy"].startswith("default-src 'self'")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+    left = subprocess.run(["pgrep", "-f", f"dlverify.web.worker sqlite:///{tmp_path}"], capture_output=True, text=True)
+    assert left.stdout.strip() == "", "a grading worker outlived `dlverify serve`"
+
+    again = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env, start_new_session=True)
+    try:
+        assert "password" not in again.stdout.readline()   # shown once: the account exists now
+    finally:
+        again.send_signal(signal.SIGINT)
+        again.wait(timeout=60)
+
+
+def _run(argv, capsys):
+    from io import StringIO
+
+    out, err = StringIO(), StringIO()
+    code = main(argv, Env(stdout=out, stderr=err))
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_serve_on_a_busy_port_says_so_in_one_line(tmp_path, capsys):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        code, _, err = _run(["serve", "--port", str(busy.getsockname()[1]), "--db", f"sqlite:///{tmp_path}/x.db"],
+                            capsys)
+    assert code == 2 and err.count("\n") == 1 and "cannot listen on 127.0.0.1" in err
+
+
+def test_serve_with_a_bad_database_url_says_so_in_one_line(tmp_path, capsys):
+    code, _, err = _run(["serve-worker", "--db", "nosuchdb://x"], capsys)
+    assert code == 2 and err.count("\n") == 1 and "--db nosuchdb://x: cannot open" in err
