@@ -15,7 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="run the web app: staff create time-boxed assessments, candidates take "
                                      "them in a browser, uploads are graded in the sandbox by a worker")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
     p.add_argument("--db", default=None, metavar="URL",
                    help="database URL (default: $DLVERIFY_DB, else SQLite in ~/.local/share/dlverify/gradebook.db); "
                         "postgresql+psycopg://user:pass@host/db for a shared one")
@@ -23,8 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="grading workers started beside the web process (0: run `dlverify serve-worker` "
                         "elsewhere); one keeps CPU timings honest")
     p.add_argument("--ray", default=None, metavar="ADDRESS", help="workers send each grading to this Ray cluster")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--sandbox", default="auto", choices=["auto", "local", "docker"])
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where gradings run (as for grade)")
+    p.add_argument("--sandbox", default="auto", choices=["auto", "local", "docker"], help="the sandbox (as for grade)")
     p.add_argument("--no-throughput", action="store_true", help="grade correctness only (no timing)")
     p.add_argument("--staff-email", default="admin@localhost",
                    help="the first staff account, made on first start with a password printed once")
@@ -33,11 +33,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_serve)
 
     w = sub.add_parser("serve-worker", help="a grading worker for `dlverify serve` (same database), on this or another machine")
-    w.add_argument("--db", default=None, metavar="URL")
-    w.add_argument("--ray", default=None, metavar="ADDRESS")
-    w.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    w.add_argument("--sandbox", default="auto", choices=["auto", "local", "docker"])
-    w.add_argument("--no-throughput", action="store_true")
+    w.add_argument("--db", default=None, metavar="URL", help="the database `dlverify serve` uses (default: $DLVERIFY_DB, else the local SQLite file)")
+    w.add_argument("--ray", default=None, metavar="ADDRESS", help="send each grading to this Ray cluster")
+    w.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where gradings run (as for grade)")
+    w.add_argument("--sandbox", default="auto", choices=["auto", "local", "docker"], help="the sandbox (as for grade)")
+    w.add_argument("--no-throughput", action="store_true", help="grade correctness only (no timing)")
     w.set_defaults(func=cmd_worker)
 
 
