@@ -149,6 +149,18 @@ def _conv2d(p: dict) -> Work:
                 shape=f"x ({n}, {c}, {h}, {w}) w ({f}, {c // groups}, {kh}, {kw}) {dtype} fwd+bwd")
 
 
+def _gnn(p: dict) -> Work:
+    n, f_in, f_out, dtype = int(p["N"]), int(p["F_in"]), int(p["F_out"]), p["dtype"]
+    edges = int(p.get("E", 0)) * (2 if p.get("undirected") else 1) + n   # and about one self-loop per node
+    # per layer, forward: the dense maps (GCN one, MeanConv two) and a multiply-add per edge and
+    # feature; backward about twice that. Bytes: x, the edges (two int64 each), out and dx.
+    dense = 2.0 * n * f_in * f_out
+    flops = 3.0 * ((dense + 2.0 * edges * f_out) + (2 * dense + 2.0 * edges * f_in))
+    moved = 2 * (ITEMSIZE[dtype] * n * (2 * f_in + 2 * f_out) + 16 * edges)
+    return Work(bytes=float(moved), flops=flops, bound="memory", dtype=dtype,
+                shape=f"{n} nodes, {edges} edges, {f_in}->{f_out} {dtype}, GCNConv + MeanConv fwd+bwd")
+
+
 _WORK = {
     "triton_softmax": _softmax,
     "attention": _attention,
@@ -157,4 +169,5 @@ _WORK = {
     "cuda_matmul": _matmul,
     "backprop_mlp": _backprop_mlp,
     "conv2d_backprop": _conv2d,
+    "gnn": _gnn,
 }

@@ -7,6 +7,7 @@ from .manifest import Exercise, load_manifest
 EXERCISE_IDS: tuple[str, ...] = (
     "backprop_mlp",
     "conv2d_backprop",
+    "gnn",
     "attention",
     "mixed_precision",
     "optimizer",
