@@ -161,6 +161,17 @@ def _gnn(p: dict) -> Work:
                 shape=f"{n} nodes, {edges} edges, {f_in}->{f_out} {dtype}, GCNConv + MeanConv fwd+bwd")
 
 
+def _lstm(p: dict) -> Work:
+    T, B, D, H, L, dtype = (int(p[k]) for k in ("T", "B", "D", "H", "L")) + (p["dtype"],)
+    # forward: per layer and step the two projections, 2 * B * 4H * (D_k + H); backward about twice
+    forward = sum(2.0 * T * B * 4 * H * ((D if k == 0 else H) + H) for k in range(L))
+    weights = sum(4 * H * ((D if k == 0 else H) + H + 2) for k in range(L))
+    # x and the output read and written, the weights read each step (cached: counted once), the gradients
+    moved = ITEMSIZE[dtype] * (2 * T * B * (D + H) + 2 * weights)
+    return Work(bytes=float(moved), flops=3.0 * forward, bound="compute", dtype=dtype,
+                shape=f"T={T} B={B} {D}->{H} x{L} layers {dtype} fwd+bwd")
+
+
 _WORK = {
     "triton_softmax": _softmax,
     "attention": _attention,
@@ -170,4 +181,5 @@ _WORK = {
     "backprop_mlp": _backprop_mlp,
     "conv2d_backprop": _conv2d,
     "gnn": _gnn,
+    "lstm": _lstm,
 }

@@ -8,6 +8,7 @@ EXERCISE_IDS: tuple[str, ...] = (
     "backprop_mlp",
     "conv2d_backprop",
     "gnn",
+    "lstm",
     "attention",
     "mixed_precision",
     "optimizer",

@@ -109,7 +109,7 @@ def expected(case: Case, inputs: dict[str, Any], ctx: GraderContext) -> dict[str
     want: dict[str, Any] = {}
     for kind in p["layers"]:
         prefix = f"{kind}.param."
-        weights = {k[len(prefix):]: v.to(dtype).double().requires_grad_(True)
+        weights = {k[len(prefix):]: v.to(dtype).double().clone().requires_grad_(True)   # not the host's copy
                    for k, v in inputs.items() if k.startswith(prefix)}
         x = x0.clone().requires_grad_(True)
         out = reference_layer(kind, x, inputs["edge_index"], weights)

@@ -49,7 +49,7 @@ def bench_call(module: Any, params: dict, inputs: dict, device: str):
         for kind, (layer, names) in layers.items():
             layer.to(device)
             layer.zero_grad(set_to_none=True)
-            x = inputs["x"].to(device=device, dtype=dtype).clone().requires_grad_(True)   # a fresh leaf per layer
+            x = inputs["x"].to(device=device, dtype=dtype).detach().clone().requires_grad_(True)   # a fresh leaf per layer
             edges = edge_index.clone()   # the candidate's copy: an in-place change is caught below
             out = layer(x, edges)
             if type(out) is not torch.Tensor:
