@@ -172,6 +172,16 @@ def _lstm(p: dict) -> Work:
                 shape=f"T={T} B={B} {D}->{H} x{L} layers {dtype} fwd+bwd")
 
 
+def _diffusion(p: dict) -> Work:
+    if p["op"] == "schedule":
+        raise KeyError("no workload model for a diffusion schedule")
+    n = int(p["B"]) * int(p["C"]) * int(p["H"]) * int(p["W"])
+    dtype = p["dtype"]
+    # x_t and noise read, x_prev written; the model's tanh and a dozen multiply-adds per element
+    return Work(bytes=3.0 * n * ITEMSIZE[dtype], flops=16.0 * n, bound="memory", dtype=dtype,
+                shape=f"{p['op']} on ({p['B']}, {p['C']}, {p['H']}, {p['W']}) {dtype}")
+
+
 _WORK = {
     "triton_softmax": _softmax,
     "attention": _attention,
@@ -182,4 +192,5 @@ _WORK = {
     "conv2d_backprop": _conv2d,
     "gnn": _gnn,
     "lstm": _lstm,
+    "diffusion": _diffusion,
 }

@@ -9,6 +9,7 @@ EXERCISE_IDS: tuple[str, ...] = (
     "conv2d_backprop",
     "gnn",
     "lstm",
+    "diffusion",
     "attention",
     "mixed_precision",
     "optimizer",
