@@ -182,6 +182,14 @@ def _diffusion(p: dict) -> Work:
                 shape=f"{p['op']} on ({p['B']}, {p['C']}, {p['H']}, {p['W']}) {dtype}")
 
 
+def _layernorm(p: dict) -> Work:
+    n, dtype = math.prod(int(s) for s in p["shape"]), p["dtype"]
+    # forward reads x, writes y; backward reads dy (and the cache), writes dx: about 4n accesses;
+    # about 8 flops per element forward and 12 backward
+    return Work(bytes=4.0 * n * ITEMSIZE[dtype], flops=20.0 * n, bound="memory", dtype=dtype,
+                shape=f"{tuple(p['shape'])} over the last {p['k']} dims {dtype} fwd+bwd")
+
+
 _WORK = {
     "triton_softmax": _softmax,
     "attention": _attention,
@@ -193,4 +201,5 @@ _WORK = {
     "gnn": _gnn,
     "lstm": _lstm,
     "diffusion": _diffusion,
+    "layernorm_backward": _layernorm,
 }

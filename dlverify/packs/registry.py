@@ -10,6 +10,7 @@ EXERCISE_IDS: tuple[str, ...] = (
     "gnn",
     "lstm",
     "diffusion",
+    "layernorm_backward",
     "attention",
     "mixed_precision",
     "optimizer",

@@ -1,0 +1,26 @@
+# WRONG(failed): computes the variance as E[x^2] - E[x]^2, which cancels to noise at a large offset
+"""layernorm_backward, known wrong: computes the variance as E[x^2] - E[x]^2, which cancels to noise at a large offset."""
+
+import numpy as np
+
+
+def layernorm_forward(x, gamma, beta, eps):
+    axes = tuple(range(x.ndim - gamma.ndim, x.ndim))          # the trailing dims gamma covers
+    mu = x.mean(axis=axes, keepdims=True)
+    var = (x * x).mean(axis=axes, keepdims=True) - mu * mu
+    centred = x - mu
+    inv = 1.0 / np.sqrt(var + eps)
+    xhat = centred * inv
+    y = (xhat * gamma + beta).astype(x.dtype)
+    return y, (xhat, inv, gamma, axes)
+
+
+def layernorm_backward(dy, cache):
+    xhat, inv, gamma, axes = cache
+    lead = tuple(range(dy.ndim - len(axes)))
+    n = int(np.prod([dy.shape[a] for a in axes]))
+    dxhat = dy * gamma
+    # d/dx of (x - mean) / std: the component along 1 and along xhat are projected out
+    dx = inv / n * (n * dxhat - dxhat.sum(axis=axes, keepdims=True)
+                    - xhat * (dxhat * xhat).sum(axis=axes, keepdims=True))
+    return dx.astype(dy.dtype), (dy * xhat).sum(axis=lead).astype(dy.dtype), dy.sum(axis=lead).astype(dy.dtype)
