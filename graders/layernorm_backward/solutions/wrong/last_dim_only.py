@@ -6,19 +6,21 @@ import numpy as np
 
 def layernorm_forward(x, gamma, beta, eps):
     axes = (x.ndim - 1,)
-    centred = x - x.mean(axis=axes, keepdims=True)
+    x64 = x.astype(np.float64)
+    centred = x64 - x64.mean(axis=axes, keepdims=True)
     inv = 1.0 / np.sqrt((centred * centred).mean(axis=axes, keepdims=True) + eps)
     xhat = centred * inv
     y = (xhat * gamma + beta).astype(x.dtype)
-    return y, (xhat, inv, gamma, axes)
+    return y, (xhat, inv, gamma.astype(np.float64), axes)
 
 
 def layernorm_backward(dy, cache):
     xhat, inv, gamma, axes = cache
     lead = tuple(range(dy.ndim - len(axes)))
     n = int(np.prod([dy.shape[a] for a in axes]))
-    dxhat = dy * gamma
+    dy64 = dy.astype(np.float64)
+    dxhat = dy64 * gamma
     # d/dx of (x - mean) / std: the component along 1 and along xhat are projected out
     dx = inv / n * (n * dxhat - dxhat.sum(axis=axes, keepdims=True)
                     - xhat * (dxhat * xhat).sum(axis=axes, keepdims=True))
-    return dx.astype(dy.dtype), (dy * xhat).sum(axis=lead).astype(dy.dtype), dy.sum(axis=lead).astype(dy.dtype)
+    return dx.astype(dy.dtype), (dy64 * xhat).sum(axis=lead).astype(dy.dtype), dy64.sum(axis=lead).astype(dy.dtype)

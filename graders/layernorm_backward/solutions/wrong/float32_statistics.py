@@ -1,0 +1,26 @@
+# WRONG(failed): keeps the mean and variance in float32 for float32 inputs, 1e-4 off at an offset of 1e3
+"""layernorm_backward, known wrong: keeps the mean and variance in float32 for float32 inputs, 1e-4 off at an offset of 1e3."""
+
+import numpy as np
+
+
+def layernorm_forward(x, gamma, beta, eps):
+    axes = tuple(range(x.ndim - gamma.ndim, x.ndim))          # the trailing dims gamma covers
+    x64 = x
+    centred = x64 - x64.mean(axis=axes, keepdims=True)
+    inv = 1.0 / np.sqrt((centred * centred).mean(axis=axes, keepdims=True) + eps)
+    xhat = centred * inv
+    y = (xhat * gamma + beta).astype(x.dtype)
+    return y, (xhat, inv, gamma.astype(np.float64), axes)
+
+
+def layernorm_backward(dy, cache):
+    xhat, inv, gamma, axes = cache
+    lead = tuple(range(dy.ndim - len(axes)))
+    n = int(np.prod([dy.shape[a] for a in axes]))
+    dy64 = dy.astype(np.float64)
+    dxhat = dy64 * gamma
+    # d/dx of (x - mean) / std: the component along 1 and along xhat are projected out
+    dx = inv / n * (n * dxhat - dxhat.sum(axis=axes, keepdims=True)
+                    - xhat * (dxhat * xhat).sum(axis=axes, keepdims=True))
+    return dx.astype(dy.dtype), (dy64 * xhat).sum(axis=lead).astype(dy.dtype), dy64.sum(axis=lead).astype(dy.dtype)
