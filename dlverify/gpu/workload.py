@@ -190,6 +190,15 @@ def _layernorm(p: dict) -> Work:
                 shape=f"{tuple(p['shape'])} over the last {p['k']} dims {dtype} fwd+bwd")
 
 
+def _quantize(p: dict) -> Work:
+    if p["op"] != "linear":
+        raise KeyError(f"no workload model for quantize op {p['op']!r}")
+    m, n, k = int(p["M"]), int(p["N"]), int(p["K"])
+    # int8 operands read once, the int32 accumulator and the int8 output written once
+    return Work(bytes=float(m * k + n * k + 4 * m * n + m * n), flops=2.0 * m * n * k, bound="compute",
+                dtype="int8", shape=f"{m}x{n}x{k} int8 -> int32 -> int8")
+
+
 _WORK = {
     "triton_softmax": _softmax,
     "attention": _attention,
@@ -202,4 +211,5 @@ _WORK = {
     "lstm": _lstm,
     "diffusion": _diffusion,
     "layernorm_backward": _layernorm,
+    "quantize": _quantize,
 }

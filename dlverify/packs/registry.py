@@ -11,6 +11,7 @@ EXERCISE_IDS: tuple[str, ...] = (
     "lstm",
     "diffusion",
     "layernorm_backward",
+    "quantize",
     "attention",
     "mixed_precision",
     "optimizer",
