@@ -199,6 +199,16 @@ def _quantize(p: dict) -> Work:
                 dtype="int8", shape=f"{m}x{n}x{k} int8 -> int32 -> int8")
 
 
+def _ring(p: dict) -> Work:
+    if p["op"] != "ring":
+        raise KeyError("no workload model for bucketed all-reduce")
+    n, numel, dtype = int(p["N"]), int(p["numel"]), p["dtype"]
+    # every rank sends and receives 2 (N - 1) chunks of numel / N and adds N - 1 of them
+    moved = n * 2 * 2 * (n - 1) * math.ceil(numel / n) * ITEMSIZE[dtype]
+    return Work(bytes=float(moved), flops=float(n * (n - 1) * math.ceil(numel / n)), bound="memory", dtype=dtype,
+                shape=f"{n} ranks x {numel} {dtype}")
+
+
 _WORK = {
     "triton_softmax": _softmax,
     "attention": _attention,
@@ -212,4 +222,5 @@ _WORK = {
     "diffusion": _diffusion,
     "layernorm_backward": _layernorm,
     "quantize": _quantize,
+    "ring_allreduce": _ring,
 }

@@ -12,6 +12,7 @@ EXERCISE_IDS: tuple[str, ...] = (
     "diffusion",
     "layernorm_backward",
     "quantize",
+    "ring_allreduce",
     "attention",
     "mixed_precision",
     "optimizer",
