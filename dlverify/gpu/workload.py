@@ -209,6 +209,15 @@ def _ring(p: dict) -> Work:
                 shape=f"{n} ranks x {numel} {dtype}")
 
 
+def _drift(p: dict) -> Work:
+    if p["op"] == "alerts":
+        raise KeyError("no workload model for the alert rule")
+    values = int(p["n"]) + sum(int(b) for b in p["batches"])
+    # each value read once per batch it is compared in, sorted (KS) or binned (PSI): ~log n steps
+    return Work(bytes=8.0 * values, flops=float(values * max(1, math.ceil(math.log2(max(values, 2))))),
+                bound="compute", dtype="float64", shape=f"{p['op']}: {p['n']} reference values, batches {p['batches']}")
+
+
 _WORK = {
     "triton_softmax": _softmax,
     "attention": _attention,
@@ -223,4 +232,5 @@ _WORK = {
     "layernorm_backward": _layernorm,
     "quantize": _quantize,
     "ring_allreduce": _ring,
+    "drift_monitor": _drift,
 }

@@ -13,6 +13,7 @@ EXERCISE_IDS: tuple[str, ...] = (
     "layernorm_backward",
     "quantize",
     "ring_allreduce",
+    "drift_monitor",
     "attention",
     "mixed_precision",
     "optimizer",
