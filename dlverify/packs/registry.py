@@ -14,6 +14,7 @@ EXERCISE_IDS: tuple[str, ...] = (
     "quantize",
     "ring_allreduce",
     "drift_monitor",
+    "onnx_export",
     "attention",
     "mixed_precision",
     "optimizer",
