@@ -193,10 +193,13 @@ def _layernorm(p: dict) -> Work:
 def _quantize(p: dict) -> Work:
     if p["op"] != "linear":
         raise KeyError(f"no workload model for quantize op {p['op']!r}")
-    m, n, k = int(p["M"]), int(p["N"]), int(p["K"])
-    # int8 operands read once, the int32 accumulator and the int8 output written once
-    return Work(bytes=float(m * k + n * k + 4 * m * n + m * n), flops=2.0 * m * n * k, bound="compute",
-                dtype="int8", shape=f"{m}x{n}x{k} int8 -> int32 -> int8")
+    m, k, n, c = int(p["M"]), int(p["K"]), int(p["N"]), int(p["C"])
+    # read w, the calibration rows and x (float64) once; write qw, qx, y (int8), acc (int32) and
+    # the weight scales (float64). The work is the int8 product's multiply-adds (integer ops,
+    # counted as FLOPs are); no int8 peak is known here, so no speed-of-light fraction.
+    moved = 8 * (n * k + c * k + m * k) + (n * k + m * k + m * n) + 4 * m * n + 8 * n
+    return Work(bytes=float(moved), flops=2.0 * m * n * k, bound="compute", dtype="int8",
+                shape=f"int8 linear x ({m}, {k}) w ({n}, {k}), {c} calibration rows")
 
 
 def _ring(p: dict) -> Work:
