@@ -71,7 +71,7 @@ print(subprocess.run(["nvidia-smi", "--query-gpu=driver_version,name", "--format
 EOF
 
 step doctor "$py" -m dlverify.cli doctor --device cuda --gpu "$gpu" --sandbox local
-step gpu-tests "$py" -m pytest -q -s -p no:cacheprovider -m gpu tests/
+step gpu-tests "$py" -m pytest -q -s -n 0 -p no:cacheprovider -m gpu tests/
 step kernel-triton-softmax "$py" kernels/triton_softmax.py
 step kernel-cuda-matmul "$py" kernels/cuda_matmul.py
 step benchmarks "$py" benchmarks/run.py --repeat 3

@@ -17,6 +17,6 @@ mkdir -p "$dir"
 python3 -m pip download --quiet --no-deps --only-binary=:all: --python-version "$pyver" --implementation cp \
     --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
     -d "$dir" nbformat fastjsonschema jsonschema jsonschema-specifications referencing rpds-py \
-    jupyter_core traitlets platformdirs pyseccomp
+    jupyter_core traitlets platformdirs pyseccomp pytest-xdist execnet   # xdist: pyproject's addopts say -n 2
 (cd "$dir" && apt-get download bubblewrap)
 ls -1 "$dir"
