@@ -26,6 +26,7 @@ FRAMEWORK_DISTRIBUTIONS = {
     "triton": ("numpy", "torch", "triton"),
     # exporting to ONNX and running the file: the exporter (onnxscript builds the graph) and onnxruntime
     "onnx": ("numpy", "torch", "onnx", "onnxscript", "onnxruntime"),
+    "jax": ("numpy", "jax", "jaxlib"),
     # the candidate chooses how to compile and launch: torch's cpp_extension (which runs ninja) or
     # NVRTC through CuPy; whichever of these is installed is kept
     "cuda": ("numpy", "torch", "ninja", "cupy", "cupy-cuda12x", "cupy-cuda11x"),

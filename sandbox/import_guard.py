@@ -64,7 +64,8 @@ class ImportGuard:
         top = name.partition(".")[0]
         if self.allowed_imports is not None and top not in self.allowed_imports:
             extra = sorted(set(self.allowed_imports) - set(sys.stdlib_module_names))
-            return f"importing {top!r} is not allowed (allowed: the standard library and {', '.join(extra)})"
+            allowed = f"the standard library and {', '.join(extra)}" if extra else "the standard library only"
+            return f"importing {top!r} is not allowed (allowed: {allowed})"
         for item in [name] + [f"{name}.{f}" for f in (fromlist or ()) if isinstance(f, str)]:
             for banned in self.forbidden_imports:
                 if item == banned or item.startswith(banned + "."):

@@ -94,3 +94,23 @@ def test_malformed_outputs_are_the_candidates_failure(pack, ctx):
                     {"values": want["values"].tolist()}):
         result = pack.grader.check(c, inputs, outputs, want, ctx)
         assert not result.ok and result.message
+
+
+def test_an_empty_allow_list_reads_as_the_standard_library_only(pack, tmp_path):
+    """The first pack with allowed_imports = []: neither the handout nor the run-time message may
+    read 'the standard library and ' with nothing after it."""
+    import sys
+
+    from dlverify import paths
+    from dlverify.packs.handout import render_readme
+
+    text = render_readme(pack.exercise)
+    assert "**Imports allowed** the Python standard library only;" in text and "library): ;" not in text
+    sys.path.insert(0, str(paths.sandbox_dir()))
+    try:
+        from import_guard import ImportGuard
+    finally:
+        sys.path.remove(str(paths.sandbox_dir()))
+    guard = ImportGuard()
+    guard.allowed_imports, guard.forbidden_imports = set(sys.stdlib_module_names), ()
+    assert guard._import_allowed("numpy", ()) == "importing 'numpy' is not allowed (allowed: the standard library only)"

@@ -22,8 +22,9 @@ def rules_section(exercise: Exercise) -> str:
     rules = exercise.rules
     lines = []
     if rules.allowed_imports is not None:
-        lines.append(f"- **Imports allowed** (besides the Python standard library): {_names(rules.allowed_imports)}; "
-                     "importing anything else gets the submission `rejected`.")
+        allowed = (f"(besides the Python standard library): {_names(rules.allowed_imports)}" if rules.allowed_imports
+                   else "the Python standard library only")
+        lines.append(f"- **Imports allowed** {allowed}; importing anything else gets the submission `rejected`.")
     if rules.forbidden_imports:
         lines.append(f"- **Imports forbidden** (`rejected`): {_names(rules.forbidden_imports)}.")
     if rules.forbidden_ops:

@@ -52,7 +52,7 @@ class Exercise:
     title: str
     summary: str
     skills: tuple[str, ...]
-    framework: str                 # numpy | torch | triton | cuda | onnx
+    framework: str                 # numpy | torch | triton | cuda | onnx | jax
     io: str                        # numpy | torch: how tensors cross the boundary
     entry_points: tuple[str, ...]  # names the submission must define
     handout: tuple[str, ...]       # files given to the candidate

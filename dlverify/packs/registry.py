@@ -15,6 +15,7 @@ EXERCISE_IDS: tuple[str, ...] = (
     "ring_allreduce",
     "drift_monitor",
     "onnx_export",
+    "jax_train_step",
     "attention",
     "mixed_precision",
     "optimizer",
