@@ -233,3 +233,23 @@ def test_unsubmitted_must_have_exercises_come_first_in_the_roadmap():
     report = build_report(Answers.from_dict(answers_dict()), {}, "engineer")
     first = report["roadmap"]["next_30_days"][0]
     assert first.startswith("Submit the `") and "must-have" in first
+
+
+def test_a_strong_honest_candidate_who_passes_everything_is_qualified_with_every_skill_verified():
+    """Issue 16's bar: with every skill backed by an exercise, passing them all with honest (high)
+    claims reaches QUALIFIED NOW, and no skill is left to claims alone."""
+    from dlverify.packs.registry import EXERCISE_IDS
+    from dlverify.verdict.answers import Answers
+    from dlverify.verdict.catalogue import default_catalogue
+    from dlverify.verdict.engine import build_report
+    from dlverify.verdict.results import results_from_dicts
+
+    from verdict_helpers import answers_dict, flat_ratings, result_doc
+
+    assert all(skill.exercises for skill in default_catalogue().skills.values())
+    answers = Answers.from_dict(answers_dict(**flat_ratings(9, "trained", True)))
+    results = results_from_dicts([(e, result_doc(e)) for e in EXERCISE_IDS])
+    report = build_report(answers, results, "engineer")
+    assert report["verdict"] == "QUALIFIED_NOW", report["match_percent"]
+    assert all(s["verified"] is not None for s in report["skills"]), \
+        [s["id"] for s in report["skills"] if s["verified"] is None]
