@@ -64,3 +64,21 @@ def test_a_result_with_non_finite_figures_still_writes():
     assert data["cases"][0]["max_abs_error"] == 1e300
     assert data["cases"][0]["max_rel_error"] is None and data["cases"][0]["seconds"] is None
     assert data["throughput"]["gbps"] is None and data["throughput"]["per_case"][0]["gbps"] is None
+
+
+def test_exact_integers_are_compared_as_integers_not_as_float64():
+    """2**61 + 1 and 2**61 are the same float64: an exact int64 comparison must still tell them
+    apart (reported by the ring_allreduce and quantize helpers)."""
+    import numpy as np
+    import torch
+
+    from dlverify.judging.compare import compare_arrays
+
+    big = np.array([2 ** 61, 5], dtype=np.int64)
+    off = big.copy()
+    off[0] += 1
+    result = compare_arrays("acc", off, big, 0.0, 0.0)
+    assert not result.ok and "1 of 2" in result.message and "2305843009213693953" in result.message
+    assert compare_arrays("acc", big.copy(), big, 0.0, 0.0).ok
+    t = torch.tensor(big)
+    assert not compare_arrays("acc", t + torch.tensor([1, 0]), t, 0.0, 0.0).ok

@@ -91,6 +91,8 @@ def compare_arrays(
     size = int(np.prod(want_shape, dtype=np.int64)) if want_shape else 1
     if size == 0:
         return Check(True, max_abs_error=0.0, max_rel_error=0.0)
+    if atol == 0 and rtol == 0 and _is_integer(want_dtype):
+        return _exact_integers(name, got_flat, want_flat, size, want_shape)
     try:
         tally = _Tally(atol, rtol)
         for begin in range(0, size, CHUNK):
@@ -111,6 +113,33 @@ def compare_arrays(
             tally.max_abs, tally.max_rel,
         )
     return Check(True, "", tally.max_abs, tally.max_rel)
+
+
+def _is_integer(dtype: Any) -> bool:
+    text = str(dtype)
+    return any(k in text for k in ("int", "bool")) and "float" not in text and "complex" not in text
+
+
+def _exact_integers(name: str, got_flat, want_flat, size: int, want_shape: tuple) -> Check:
+    """Integers held exactly: in float64, 2**61 + 1 and 2**61 would be the same number."""
+    over, first = 0, None
+    try:
+        for begin in range(0, size, CHUNK):
+            g = np.asarray(got_flat[begin:begin + CHUNK]).astype(np.int64)
+            w = np.asarray(want_flat[begin:begin + CHUNK]).astype(np.int64)
+            differ = np.flatnonzero(g != w)
+            over += len(differ)
+            if first is None and len(differ):
+                i = int(differ[0])
+                first = (begin + i, int(g[i]), int(w[i]))
+    except Exception as exc:  # noqa: BLE001 - an output we cannot read is the candidate's failure
+        return Check(False, f"{name}: cannot be read as numbers ({type(exc).__name__})")
+    if not over:
+        return Check(True, "", 0.0, 0.0)
+    idx = np.unravel_index(first[0], want_shape) if want_shape else ()
+    return Check(False, f"{name}: {over} of {size} elements differ, exact integers expected "
+                        f"(first at {tuple(int(i) for i in idx)}: got {first[1]}, expected {first[2]})",
+                 float(abs(first[1] - first[2])), None)
 
 
 # Elements compared at a time: the same verdict as one pass over everything, without float64
