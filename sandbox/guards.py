@@ -39,7 +39,17 @@ import _thread
 from contextlib import ExitStack, contextmanager
 from typing import Callable
 
-from import_guard import ImportGuard
+try:
+    from import_guard import ImportGuard   # in the worker, sandbox/ is on sys.path
+except ModuleNotFoundError:                # loaded by path on the host (the calibration, tests)
+    import importlib.util as _util
+
+    _spec = _util.spec_from_file_location("import_guard", os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                                       "import_guard.py"))
+    _module = _util.module_from_spec(_spec)
+    sys.modules["import_guard"] = _module
+    _spec.loader.exec_module(_module)
+    ImportGuard = _module.ImportGuard
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 # Every dispatch key a kernel of a forbidden op could hide behind.

@@ -332,3 +332,32 @@ def test_a_null_byte_is_one_honest_line():
 
     message = syntax_error("x = 1\x00\n")
     assert message and "None" not in message and "\n" not in message
+
+
+def test_an_internal_parser_fault_is_the_graders_error_not_the_candidates(monkeypatch):
+    """CPython 3.11's AST constructor can be left unbalanced by another thread's parse; the next
+    parse raises SystemError. That is retried once, and if it persists it is `error`, never the
+    candidate's `rejected` (seen in a two-worker suite run: innocent files 'rejected')."""
+    import ast as ast_module
+
+    from dlverify.errors import GraderFault
+    from dlverify.submission import parsing
+
+    calls = []
+    real = ast_module.parse
+
+    def flaky(source, filename="<unknown>"):
+        calls.append(1)
+        if len(calls) == 1:
+            raise SystemError("AST constructor recursion depth mismatch (before=0, after=1)")
+        return real(source, filename=filename)
+
+    monkeypatch.setattr(parsing.ast, "parse", flaky)
+    assert parsing.parse_source("x = 1\n").body and len(calls) == 2
+
+    def broken(source, filename="<unknown>"):
+        raise SystemError("AST constructor recursion depth mismatch (before=0, after=1)")
+
+    monkeypatch.setattr(parsing.ast, "parse", broken)
+    with pytest.raises(GraderFault, match="parser failed internally"):
+        parsing.parse_source("x = 1\n")
