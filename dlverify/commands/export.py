@@ -63,5 +63,8 @@ def cmd_export(args, env) -> int:
     if args.format == "junit":
         data = junit_xml(results).decode("utf-8")
         return _write(env, args.out, lambda handle: handle.write(data))
-    document = gradescope_results([r for _, r in results], visibility=args.visibility)
+    try:
+        document = gradescope_results([r for _, r in results], visibility=args.visibility)
+    except ValueError as exc:
+        raise GradebookError(f"--format gradescope: {exc}") from None
     return _write(env, args.out, lambda handle: handle.write(json.dumps(document, indent=2) + "\n"))

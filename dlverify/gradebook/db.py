@@ -69,7 +69,7 @@ def database_url(given: str | None = None, environ: Mapping[str, str] | None = N
         return URL.create("sqlite", database=str(path))
     try:
         url = make_url(raw)
-    except ArgumentError:
+    except (ArgumentError, ValueError):   # ValueError: a port that is not a number
         raise GradebookError(f"{where} {_shown(raw)}: not a database URL (sqlite:///FILE or "
                              "postgresql://USER@HOST/DB)") from None
     backend = url.get_backend_name()
@@ -86,7 +86,7 @@ def _shown(raw: str) -> str:
     """A URL as it may be printed: never its password."""
     try:
         return make_url(raw).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return repr(raw.split("@")[-1]) if "@" in raw else repr(raw)
 
 

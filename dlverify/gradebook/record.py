@@ -37,9 +37,11 @@ def _insert_ignoring(session: Session, model: type, values: dict[str, Any], keys
     whether this call inserted it."""
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    done = session.execute(insert(model).values(**values).on_conflict_do_nothing(index_elements=list(keys)))
+    # RETURNING says whether this insert made the row (rowcount is not reliable across drivers here).
+    made = session.execute(insert(model).values(**values).on_conflict_do_nothing(index_elements=list(keys))
+                           .returning(model.id)).scalar_one_or_none()
     row = session.scalars(select(model).filter_by(**{k: values[k] for k in keys})).one()
-    return row, done.rowcount == 1
+    return row, made is not None
 
 
 def check_name(kind: str, name: str, width: int) -> str:

@@ -44,6 +44,11 @@ def gradescope_results(results: list[dict[str, Any]], *, visibility: str = "visi
     """One results.json for one submission (several exercises: one Gradescope assignment)."""
     if visibility not in VISIBILITIES:
         raise ValueError(f"visibility must be one of {', '.join(VISIBILITIES)}, not {visibility!r}")
+    exercises = [str(r.get("exercise", "")) for r in results]
+    twice = sorted({e for e in exercises if exercises.count(e) > 1})
+    if twice:
+        raise ValueError(f"a results.json is one submission: {len(results)} results given, "
+                         f"{exercises.count(twice[0])} of them for {twice[0]}")
     prefix = len(results) > 1
     tests: list[dict[str, Any]] = []
     lines: list[str] = []
