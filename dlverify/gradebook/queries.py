@@ -107,7 +107,8 @@ def find_candidate(session: Session, cohort: Cohort, name: str) -> Candidate:
 def history(session: Session, person: Candidate, exercise: str | None = None) -> list[Attempt]:
     """Every attempt of the candidate, oldest first (by when it was graded)."""
     stmt = (select(Attempt).join(Assessment, Assessment.id == Attempt.assessment_id)
-            .where(Attempt.candidate_id == person.id).options(selectinload(Attempt.assessment))
+            .where(Attempt.candidate_id == person.id)
+            .options(selectinload(Attempt.assessment), selectinload(Attempt.candidate))
             .order_by(Assessment.exercise, func.coalesce(Attempt.graded_at, Attempt.recorded_at), Attempt.id))
     if exercise is not None:
         stmt = stmt.where(Assessment.exercise == exercise)
