@@ -1,12 +1,11 @@
 """Shared pieces of the gradebook tests: results built with the grader's own dataclasses, and a
-gradebook on each backend (a file for SQLite, a fresh database on the session's PostgreSQL)."""
+gradebook on each backend (a file for SQLite, a fresh database on the session's PostgreSQL; the
+`db_url` and `book` fixtures in conftest.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 import pg_cluster
 from dlverify.outcome import CaseStatus, Status
@@ -50,18 +49,3 @@ def backend_url(backend: str, tmp_path: Path) -> str:
     if backend == "sqlite":
         return str(tmp_path / "gradebook.db")
     return pg_cluster.cluster().new_database()
-
-
-@pytest.fixture(params=BACKENDS)
-def db_url(request, tmp_path) -> str:
-    """A new, empty gradebook on each backend: its --db value."""
-    return backend_url(request.param, tmp_path)
-
-
-@pytest.fixture
-def book(db_url):
-    from dlverify.gradebook.db import database_url, open_gradebook
-
-    opened = open_gradebook(database_url(db_url))
-    yield opened
-    opened.close()

@@ -8,13 +8,15 @@ removed when the session ends. As root (CI), the server runs as the
 Skips, with the reason, only where no server can start: no server binaries
 (Debian's `postgresql` puts them in /usr/lib/postgresql/N/bin, off PATH), no
 psycopg, or a server that would not start. With DLVERIFY_REQUIRE_POSTGRES=1
-(.ci/run sets it) the last two fail instead: CI must not pass by skipping.
+(.ci/run sets it, after installing postgresql) each of these fails the test
+instead: CI must never pass by skipping PostgreSQL.
 """
 
 from __future__ import annotations
 
 import atexit
 import glob
+import importlib.util
 import os
 import pwd
 import shutil
@@ -116,9 +118,7 @@ def cluster() -> Cluster:
     required = os.environ.get("DLVERIFY_REQUIRE_POSTGRES") == "1"
     if _why_not is None:
         bindir = server_binaries()
-        try:
-            import psycopg  # noqa: F401
-        except ImportError:
+        if importlib.util.find_spec("psycopg") is None:
             _why_not = "psycopg is not installed (pip install -e '.[dev]')"
         if bindir is None and _why_not is None:
             _why_not = "no PostgreSQL server binaries (initdb) here: apt-get install postgresql"

@@ -25,7 +25,7 @@ from dlverify.gradebook.db import GradebookError, database_url, default_path, op
 from dlverify.gradebook.importer import import_folder
 from dlverify.gradebook.models import Assessment, Attempt, Base, Candidate, Cohort
 from dlverify.gradebook.record import add_cohort, find_cohort, record_attempt
-from gradebook_helpers import backend_url, book, db_url, make_result  # noqa: F401 - fixtures
+from gradebook_helpers import backend_url, make_result
 
 TESTS = Path(__file__).resolve().parent
 

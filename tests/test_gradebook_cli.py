@@ -14,7 +14,6 @@ import jsonschema
 import pytest
 
 from dlverify import paths
-from gradebook_helpers import db_url  # noqa: F401 - fixture
 from test_gradebook_exports import SCHEMA, _check_junit
 
 SAMPLE_ANSWERS = paths.Path(__file__).resolve().parent.parent / "dlverify" / "verdict" / "samples" / "demo_answers.yaml"
