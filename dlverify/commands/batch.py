@@ -187,6 +187,8 @@ def cmd_grade_batch(args, env) -> int:
             outcome = run_batch(exercise.id, entries, out, options, jobs=jobs, gpus=gpus,
                                 ray_address=args.ray, fresh=args.fresh, on_row=show)
         except BatchError as exc:
+            if recorder is not None:
+                recorder.close()
             return _usage(env, str(exc))
     outcome.skipped = skipped
     outcome.other_results = other_results(out, entries)

@@ -18,8 +18,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Convert grader result JSON (files, or folders of them: a grade-batch --out "
                                    "folder) to Gradescope's results.json (one submission: every result is "
                                    "one part of it) or JUnit XML (a testsuite per result).")
-    p.add_argument("results", nargs="+", type=Path, metavar="RESULT_OR_FOLDER")
-    p.add_argument("--format", required=True, choices=["gradescope", "junit"])
+    p.add_argument("results", nargs="+", type=Path, metavar="RESULT_OR_FOLDER",
+                   help="result JSON files (dlverify grade --json), or folders of them (grade-batch --out)")
+    p.add_argument("--format", required=True, choices=["gradescope", "junit"],
+                   help="gradescope (one submission's results.json) or junit (a testsuite per result)")
     p.add_argument("--out", type=Path, default=None, help="write here (default: stdout)")
     p.add_argument("--visibility", default="visible", choices=VISIBILITIES,
                    help="gradescope: when students see each test (default: visible)")

@@ -42,13 +42,29 @@ def open_book(args, env):
     return open_gradebook(database_url(getattr(args, "db", None), cwd=env.cwd))
 
 
+def _with_book(handler):
+    """The handler gets the open gradebook, closed when it returns (its connections too: tests
+    run many commands in one process)."""
+    def run(args, env) -> int:
+        book = open_book(args, env)
+        try:
+            return handler(args, env, book)
+        finally:
+            book.close()
+    return run
+
+
 def recording(args, env):
     """For --record: the open gradebook, after checking the cohort exists (before any grading)."""
     from ..gradebook.record import find_cohort
 
     book = open_book(args, env)
-    with book.reading() as session:
-        find_cohort(session, args.record)
+    try:
+        with book.reading() as session:
+            find_cohort(session, args.record)
+    except BaseException:
+        book.close()
+        raise
     return book
 
 
@@ -105,13 +121,18 @@ class BatchRecorder:
         if self.failed:
             self.env.err_console.print(f"[yellow]{len(self.failed)} row(s) not recorded[/]; when the gradebook "
                                        f"answers: dlverify gradebook import {markup(self.cohort)} {markup(str(self.out))}")
+        self.close()
+
+    def close(self) -> None:
+        self.book.close()
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     gb = sub.add_parser("gradebook", help="the gradebook: cohorts, candidates, attempts, verdicts, exports",
                         description="Every candidate, attempt and verdict recorded with --record, in SQLite "
                                     "(default) or PostgreSQL.")
-    commands = gb.add_subparsers(dest="gradebook_command", metavar="COMMAND", parser_class=type(gb))
+    commands = gb.add_subparsers(dest="gradebook_command", metavar="COMMAND", parser_class=type(gb),
+                                 help="what to do with the gradebook")
     gb.set_defaults(func=lambda args, env: _help(gb, env))
 
     def command(name: str, help: str, func) -> argparse.ArgumentParser:
@@ -123,18 +144,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     command("cohorts", "list the cohorts", cmd_cohorts)
     p = command("add-cohort", "make a cohort (a course offering, a hiring round) to record into", cmd_add_cohort)
-    p.add_argument("name")
+    p.add_argument("name", help="the cohort's name, as --record and the other commands give it")
     p.add_argument("--title", default="", help="a longer title")
     p = command("candidates", "list a cohort's candidates, with the attempt that counts per exercise",
                 cmd_candidates)
-    p.add_argument("cohort")
+    p.add_argument("cohort", help="the cohort's name")
     _attempt_option(p)
     p = command("show", "one candidate: every attempt, what counts, verdict and calibration", cmd_show)
-    p.add_argument("cohort")
-    p.add_argument("candidate")
+    p.add_argument("cohort", help="the cohort's name")
+    p.add_argument("candidate", help="the candidate's name in it")
     p.add_argument("--exercise", default=None, help="only this exercise's attempts")
     p = command("export", "a cohort as CSV, JUnit XML, or a candidate's Gradescope results.json", cmd_export)
-    p.add_argument("cohort")
+    p.add_argument("cohort", help="the cohort's name")
     p.add_argument("--format", default="csv", choices=["csv", "junit", "gradescope"],
                    help="csv (a row per candidate), junit (a testsuite per candidate and exercise), "
                         "gradescope (one candidate's results.json; needs --candidate)")
@@ -146,8 +167,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     _visibility_option(p)
     p = command("import", "record a grade-batch output folder (results/, summary.json) into a cohort",
                 cmd_import)
-    p.add_argument("cohort")
-    p.add_argument("folder", type=Path)
+    p.add_argument("cohort", help="the cohort's name")
+    p.add_argument("folder", type=Path, help="a grade-batch --out folder (its summary.json names the candidates)")
 
 
 def _attempt_option(p: argparse.ArgumentParser) -> None:
@@ -180,7 +201,7 @@ def _show(env, table: Table) -> None:
     """In a terminal, the table fits its width; in a log or a pipe, one whole line per row, never
     wrapped to an assumed 80 columns (as grade's table: render.py)."""
     if env.console.is_terminal:
-        _show(env, table)
+        env.console.print(table)
         return
     from rich.console import Console
 
@@ -198,10 +219,10 @@ def _status(status: str) -> str:
     return f"[{STYLE.get(status, 'bold red')}]{markup(status)}[/]"
 
 
-def cmd_cohorts(args, env) -> int:
+@_with_book
+def cmd_cohorts(args, env, book) -> int:
     from ..gradebook import queries
 
-    book = open_book(args, env)
     with book.reading() as session:
         found = queries.cohorts(session)
     if args.json:
@@ -222,10 +243,10 @@ def cmd_cohorts(args, env) -> int:
     return ExitCode.OK
 
 
-def cmd_add_cohort(args, env) -> int:
+@_with_book
+def cmd_add_cohort(args, env, book) -> int:
     from ..gradebook.record import add_cohort
 
-    book = open_book(args, env)
     with book.writing() as session:
         cohort, created = add_cohort(session, args.name, args.title)
     if args.json:
@@ -242,10 +263,10 @@ def _where(book) -> str:
     return shown_url(book.url)
 
 
-def cmd_candidates(args, env) -> int:
+@_with_book
+def cmd_candidates(args, env, book) -> int:
     from ..gradebook import queries
 
-    book = open_book(args, env)
     with book.reading() as session:
         cohort = queries.cohort_named(session, args.cohort)
         exercises = queries.exercises(session, cohort)
@@ -271,10 +292,10 @@ def cmd_candidates(args, env) -> int:
     return ExitCode.OK
 
 
-def cmd_show(args, env) -> int:
+@_with_book
+def cmd_show(args, env, book) -> int:
     from ..gradebook import queries
 
-    book = open_book(args, env)
     with book.reading() as session:
         cohort = queries.cohort_named(session, args.cohort)
         person = queries.find_candidate(session, cohort, args.candidate)
@@ -322,7 +343,8 @@ def cmd_show(args, env) -> int:
     return ExitCode.OK
 
 
-def cmd_export(args, env) -> int:
+@_with_book
+def cmd_export(args, env, book) -> int:
     from ..gradebook import queries
     from ..gradebook.db import GradebookError
     from ..gradebook.exports.gradescope import gradescope_results
@@ -331,7 +353,6 @@ def cmd_export(args, env) -> int:
 
     if args.format == "gradescope" and args.candidate is None:
         raise GradebookError("--format gradescope writes one candidate's results.json: name them with --candidate")
-    book = open_book(args, env)
     with book.reading() as session:
         cohort = queries.cohort_named(session, args.cohort)
         if args.candidate is not None:
@@ -378,10 +399,10 @@ def _write(env, out: Path | None, write) -> int:
     return ExitCode.OK
 
 
-def cmd_import(args, env) -> int:
+@_with_book
+def cmd_import(args, env, book) -> int:
     from ..gradebook.importer import import_folder
 
-    book = open_book(args, env)
     folder = args.folder if args.folder.is_absolute() else env.cwd / args.folder
     report = import_folder(book, args.cohort, folder)
     if args.json:

@@ -129,17 +129,21 @@ def cmd_grade(args, env) -> int:
     elif args.candidate is not None:
         env.stderr.write("dlverify: --candidate names whom to record under: it needs --record COHORT\n")
         return ExitCode.USAGE
-    with env.err_console.status(f"grading {markup(args.submission)} against {markup(args.exercise)}") as status:
-        result = grade(args.exercise, args.submission, device=args.device, sandbox=args.sandbox, gpu=args.gpu,
-                       throughput=not args.no_throughput, progress=lambda msg: status.update(msg))
-    show_result(result, env.console, verbose=args.verbose)
-    if args.json is not None:
-        target = args.json if args.json.is_absolute() else env.cwd / args.json
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(result.to_json(), encoding="utf-8")
-        env.console.print(f"result written to {target}")
-    if book is not None:
-        _record(env, book, args, result)
+    try:
+        with env.err_console.status(f"grading {markup(args.submission)} against {markup(args.exercise)}") as status:
+            result = grade(args.exercise, args.submission, device=args.device, sandbox=args.sandbox, gpu=args.gpu,
+                           throughput=not args.no_throughput, progress=lambda msg: status.update(msg))
+        show_result(result, env.console, verbose=args.verbose)
+        if args.json is not None:
+            target = args.json if args.json.is_absolute() else env.cwd / args.json
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(result.to_json(), encoding="utf-8")
+            env.console.print(f"result written to {target}")
+        if book is not None:
+            _record(env, book, args, result)
+    finally:
+        if book is not None:
+            book.close()
     if result.status is Status.ERROR:
         return ExitCode.INTERNAL
     return ExitCode.OK if result.passed else ExitCode.NOT_PASSED

@@ -170,19 +170,27 @@ def _claims_only(env) -> None:
 def cmd_verdict(args, env) -> int:
     def go() -> int:
         _check_role(args.role)
-        book = _recording(env, args)
-        answers = _load_answers(env, args.answers)
-        paths = [_path(env, p) for p in args.results]
+        book = _recording(env, args)   # before anything is read: a bad --db or cohort is one line now
         try:
-            results = load_results(paths)
-        except ResultsError as exc:
-            raise Usage(str(exc)) from None
-        if not results:
-            _claims_only(env)
-        record = (lambda report: _record_verdict(env, book, args, answers, paths, report)) if book else None
-        return _finish(env, args, answers, results, args.role, {"json": args.json, "md": args.md, "html": args.html},
-                       on_report=record)
+            return _verdict(env, args, book)
+        finally:
+            if book is not None:
+                book.close()
     return _run(env, go)
+
+
+def _verdict(env, args, book) -> int:
+    answers = _load_answers(env, args.answers)
+    paths = [_path(env, p) for p in args.results]
+    try:
+        results = load_results(paths)
+    except ResultsError as exc:
+        raise Usage(str(exc)) from None
+    if not results:
+        _claims_only(env)
+    record = (lambda report: _record_verdict(env, book, args, answers, paths, report)) if book else None
+    return _finish(env, args, answers, results, args.role, {"json": args.json, "md": args.md, "html": args.html},
+                   on_report=record)
 
 
 def _recording(env, args):
