@@ -89,7 +89,7 @@ class BatchRecorder:
         try:
             with self.book.writing() as session:
                 cohort = find_cohort(session, self.cohort)
-                if not row.result:   # unreadable: the candidate is listed, with no attempt
+                if not row.result:   # unreadable, or a grader fault with no result: listed, no attempt
                     candidate(session, cohort, row.name)
                     return
                 data = json.loads((self.out / row.result).read_text(encoding="utf-8"))
@@ -319,7 +319,9 @@ def cmd_show(args, env, book) -> int:
                                                         f"{len(attempts)} attempt(s)")
     for column in ("#", "exercise", "graded (UTC)", "status", "cases", "throughput", "device", "sha256", "from",
                    "counts"):
-        table.add_column(column, justify="right" if column == "#" else "left")
+        # What identifies an attempt is never folded; the rest folds to a narrow terminal.
+        table.add_column(column, justify="right" if column == "#" else "left",
+                         no_wrap=column in ("#", "exercise", "graded (UTC)", "status", "sha256"))
     for a in attempts:
         tp = f"{a.throughput_score:.2f}" + (" (cpu)" if a.indicative else "") if a.throughput_score is not None else "-"
         table.add_row(str(a.id), a.assessment.exercise, _time(a.graded_at), _status(a.status), _score(a), tp,
