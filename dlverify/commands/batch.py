@@ -14,7 +14,7 @@ from ..outcome import ExitCode, Status
 from ..registry import get_exercise
 from ..render import STYLE
 from ..terminal_text import markup, plain
-from .gradebook import add_record_options
+from .recording import add_record_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -157,7 +157,7 @@ def cmd_grade_batch(args, env) -> int:
         env.err_console.print(f"[yellow]passed over[/] {markup(str(note))} (a `no_submission` row)")
     recorder = None
     if args.record is not None:
-        from .gradebook import BatchRecorder, recording
+        from .recording import BatchRecorder, recording
 
         # A bad --db or an unknown cohort: one line now, not after an hour of grading.
         recorder = BatchRecorder(recording(args, env), args.record, out, env)

@@ -53,7 +53,7 @@ def cmd_export(args, env) -> int:
     from ..gradebook.exports.gradescope import gradescope_results
     from ..gradebook.exports.junit import junit_xml
     from ..gradebook.record import check_result
-    from .gradebook import _write
+    from .gradebook import write_output
 
     results = []
     for label, path in _files(env, args.results):
@@ -64,9 +64,9 @@ def cmd_export(args, env) -> int:
         results.append((label, check_result(data, str(path))))
     if args.format == "junit":
         data = junit_xml(results).decode("utf-8")
-        return _write(env, args.out, lambda handle: handle.write(data))
+        return write_output(env, args.out, lambda handle: handle.write(data))
     try:
         document = gradescope_results([r for _, r in results], visibility=args.visibility)
     except ValueError as exc:
         raise GradebookError(f"--format gradescope: {exc}") from None
-    return _write(env, args.out, lambda handle: handle.write(json.dumps(document, indent=2) + "\n"))
+    return write_output(env, args.out, lambda handle: handle.write(json.dumps(document, indent=2) + "\n"))

@@ -11,7 +11,7 @@ from rich.table import Table
 from ..outcome import ExitCode, Status
 from ..registry import EXERCISE_IDS, all_exercises, get_exercise
 from ..terminal_text import markup
-from .gradebook import add_record_options
+from .recording import add_record_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -123,7 +123,7 @@ def cmd_grade(args, env) -> int:
             return ExitCode.USAGE
     book = None
     if args.record is not None:
-        from .gradebook import recording
+        from .recording import recording
 
         book = recording(args, env)  # a bad --db or an unknown cohort: one line now, before grading
     elif args.candidate is not None:

@@ -43,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="grader result JSON files, or folders of them; without any, a claims-only verdict "
                         "(every claim discounted as unverified)")
     _report_options(p)
-    from ..commands.gradebook import add_record_options
+    from ..commands.recording import add_record_options
 
     add_record_options(p, candidate=True)
     p.set_defaults(func=cmd_verdict)
@@ -201,7 +201,7 @@ def _recording(env, args):
         return None
     if args.candidate is None:
         raise Usage("--record needs --candidate NAME: whose verdict this is")
-    from ..commands.gradebook import recording
+    from ..commands.recording import recording
 
     return recording(args, env)
 
