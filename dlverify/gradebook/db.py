@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from pathlib import Path
 from typing import Iterator, Mapping
 
@@ -29,16 +30,11 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, NoSuchModuleError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..errors import UsageError
+from .errors import GradebookError, shown_url
 
 ENV_VAR = "DLVERIFY_DB"
 BUSY_TIMEOUT_S = 30
 CONNECT_TIMEOUT_S = 10
-
-
-class GradebookError(UsageError):
-    """The gradebook cannot be used as asked (bad URL, server unreachable, unknown cohort): one
-    line, exit code 2."""
 
 
 def default_path(environ: Mapping[str, str] | None = None) -> Path:
@@ -90,10 +86,6 @@ def _shown(raw: str) -> str:
         return repr(raw.split("@")[-1]) if "@" in raw else repr(raw)
 
 
-def shown_url(url: URL) -> str:
-    return url.render_as_string(hide_password=True)
-
-
 class Gradebook:
     """An open, migrated gradebook: the engine and its sessions."""
 
@@ -137,6 +129,24 @@ def _first_line(exc: BaseException | None) -> str:
     return lines[0].strip() if lines else type(exc).__name__
 
 
+def _write_ahead_log(cursor) -> None:
+    """Switch the file to WAL (it stays so). Two processes making a new gradebook at once both
+    try, and SQLite answers the second "database is locked" at once, without the busy timeout:
+    so wait and look again, as the busy timeout would have."""
+    import sqlite3
+
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 def _sqlite_engine(url: URL) -> Engine:
     path = Path(url.database or "")
     try:
@@ -151,9 +161,9 @@ def _sqlite_engine(url: URL) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
+            _write_ahead_log(cursor)
+            cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")   # safe with WAL, and far fewer fsyncs
         finally:
             cursor.close()

@@ -24,7 +24,7 @@ from alembic.util.exc import CommandError
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from .db import GradebookError, shown_url
+from .errors import GradebookError, shown_url
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 ADVISORY_LOCK = 0x646C7666  # "dlvf": the key every dlverify process takes while it migrates
