@@ -44,7 +44,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .commands import batch, doctor, grading, serve
+    from .commands import batch, doctor, export, gradebook, grading, serve
 
     parser = _Parser(prog="dlverify", description="Hands-on skills verifier for deep-learning engineers.")
     parser.add_argument("--version", action="version", version=f"dlverify {__version__}")
@@ -53,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     batch.register(sub)
     doctor.register(sub)
     serve.register(sub)
+    gradebook.register(sub)
+    export.register(sub)
     try:
         from .verdict import cli as verdict_cli
     except ImportError:

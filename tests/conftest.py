@@ -72,3 +72,23 @@ def driver(ctx):
         mp.syspath_prepend(str(paths.sandbox_dir()))
         return ctx.driver
 
+
+# The gradebook's tests (tests/test_gradebook*.py) run on each backend: SQLite, and a real
+# PostgreSQL server started once per session (pg_cluster.py; skipped with the reason where none
+# can start).
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path) -> str:
+    """A new, empty gradebook on each backend: its --db value."""
+    from gradebook_helpers import backend_url
+
+    return backend_url(request.param, tmp_path)
+
+
+@pytest.fixture
+def book(db_url):
+    """That gradebook, open and migrated."""
+    from dlverify.gradebook.db import database_url, open_gradebook
+
+    opened = open_gradebook(database_url(db_url))
+    yield opened
+    opened.close()

@@ -46,6 +46,9 @@ def test_the_wheel_has_one_import_name_and_carries_the_packs(tmp_path):
         assert any(n.startswith(f"dlverify/_data/{folder}/") for n in names), folder
     assert "dlverify/_data/sandbox/child.py" in names
     assert "dlverify/_data/exercises/attention/exercise.toml" in names
+    # The gradebook's migrations run from the installed package (no alembic.ini anywhere).
+    assert {"dlverify/gradebook/migrations/env.py", "dlverify/gradebook/migrations/script.py.mako",
+            "dlverify/gradebook/migrations/versions/0001_initial.py"} <= set(names)
 
 
 def test_the_gpu_acceptance_script_parses_and_refuses_a_machine_without_a_gpu():

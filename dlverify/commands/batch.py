@@ -14,6 +14,7 @@ from ..outcome import ExitCode, Status
 from ..packs.registry import get_exercise
 from ..report.render import STYLE
 from ..report.terminal_text import markup, plain
+from .recording import add_record_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,6 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "'local' for a private Ray instance on this machine")
     p.add_argument("--no-throughput", action="store_true", help="skip the timed calls")
     p.add_argument("--fresh", action="store_true", help="grade everything again, keeping no earlier result")
+    add_record_options(p, candidate=False)
     p.set_defaults(func=cmd_grade_batch)
 
 
@@ -153,6 +155,12 @@ def cmd_grade_batch(args, env) -> int:
         return _usage(env, f"--out {out}: cannot write there ({exc.strerror or exc})")
     for note in skipped:
         env.err_console.print(f"[yellow]passed over[/] {markup(str(note))} (a `no_submission` row)")
+    recorder = None
+    if args.record is not None:
+        from .recording import BatchRecorder, recording
+
+        # A bad --db or an unknown cohort: one line now, not after an hour of grading.
+        recorder = BatchRecorder(recording(args, env), args.record, out, env)
 
     options = Options(device=device, sandbox=args.sandbox, throughput=not args.no_throughput)
     where = f"Ray at {args.ray}" if args.ray is not None else (
@@ -171,15 +179,21 @@ def cmd_grade_batch(args, env) -> int:
             # Names and summaries are the candidates' text (an exception's message): never markup.
             env.console.print(f"[{style}]{row.status.upper():>12}[/]  {markup(row.name)}  "
                               f"{markup(row.summary)}{kept}{on}")
+            if recorder is not None:
+                recorder.row(row)
             progress.advance(task)
 
         try:
             outcome = run_batch(exercise.id, entries, out, options, jobs=jobs, gpus=gpus,
                                 ray_address=args.ray, fresh=args.fresh, on_row=show)
         except BatchError as exc:
+            if recorder is not None:
+                recorder.close()
             return _usage(env, str(exc))
     outcome.skipped = skipped
     outcome.other_results = other_results(out, entries)
+    if recorder is not None:
+        recorder.finish(skipped)
     csv_path, json_path = write_summary(out, exercise.id, outcome, hand_in_folder(targets))
     _show_totals(env, outcome, len(entries))
     env.console.print(f"summary written to {markup(str(csv_path))} and {markup(str(json_path))}")

@@ -11,6 +11,7 @@ from rich.table import Table
 from ..outcome import ExitCode, Status
 from ..packs.registry import EXERCISE_IDS, all_exercises, get_exercise
 from ..report.terminal_text import markup
+from .recording import add_record_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,6 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "process may use)")
     p.add_argument("--no-throughput", action="store_true", help="skip the timed calls")
     p.add_argument("-v", "--verbose", action="store_true", help="full messages for every case")
+    add_record_options(p, candidate=True)
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("validate", help="check packs: references and known-good pass, known-bad fail")
@@ -119,18 +121,50 @@ def cmd_grade(args, env) -> int:
             env.stderr.write("dlverify: --sandbox docker: no Docker engine answers on this machine "
                              "(start one, or use --sandbox local)\n")
             return ExitCode.USAGE
-    with env.err_console.status(f"grading {markup(args.submission)} against {markup(args.exercise)}") as status:
-        result = grade(args.exercise, args.submission, device=args.device, sandbox=args.sandbox, gpu=args.gpu,
-                       throughput=not args.no_throughput, progress=lambda msg: status.update(msg))
-    show_result(result, env.console, verbose=args.verbose)
-    if args.json is not None:
-        target = args.json if args.json.is_absolute() else env.cwd / args.json
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(result.to_json(), encoding="utf-8")
-        env.console.print(f"result written to {target}")
+    book = None
+    if args.record is not None:
+        from .recording import recording
+
+        book = recording(args, env)  # a bad --db or an unknown cohort: one line now, before grading
+    elif args.candidate is not None:
+        env.stderr.write("dlverify: --candidate names whom to record under: it needs --record COHORT\n")
+        return ExitCode.USAGE
+    try:
+        with env.err_console.status(f"grading {markup(args.submission)} against {markup(args.exercise)}") as status:
+            result = grade(args.exercise, args.submission, device=args.device, sandbox=args.sandbox, gpu=args.gpu,
+                           throughput=not args.no_throughput, progress=lambda msg: status.update(msg))
+        show_result(result, env.console, verbose=args.verbose)
+        if args.json is not None:
+            target = args.json if args.json.is_absolute() else env.cwd / args.json
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(result.to_json(), encoding="utf-8")
+            env.console.print(f"result written to {target}")
+        if book is not None:
+            _record(env, book, args, result)
+    finally:
+        if book is not None:
+            book.close()
     if result.status is Status.ERROR:
         return ExitCode.INTERNAL
     return ExitCode.OK if result.passed else ExitCode.NOT_PASSED
+
+
+def _candidate_name(submission: Path, cwd: Path) -> str:
+    """As grade-batch names a candidate: the folder's name for a solution.py/.ipynb, else the stem."""
+    from ..batch.model import SOLUTION_NAMES
+
+    path = submission if submission.is_absolute() else cwd / submission
+    return path.resolve().parent.name if path.name in SOLUTION_NAMES else path.stem
+
+
+def _record(env, book, args, result) -> None:
+    from ..gradebook.record import find_cohort, record_attempt
+
+    name = args.candidate if args.candidate is not None else _candidate_name(args.submission, env.cwd)
+    with book.writing() as session:
+        done = record_attempt(session, find_cohort(session, args.record), name, result.to_dict(), source="grade")
+        attempt_id = done.attempt.id
+    env.console.print(f"recorded as attempt {attempt_id} of {markup(name)} in cohort {markup(args.record)}")
 
 
 def cmd_validate(args, env) -> int:

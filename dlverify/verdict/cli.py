@@ -24,9 +24,9 @@ from ..report.terminal_text import markup, plain
 from .answers import Answers, AnswersError, load_answers
 from .datafile import DataFileError, read_data_file
 from .results import ResultsError, results_from_dicts, load_results
+from .submissions import SubmissionsError, find_submissions
 
 USAGE, OK, INTERRUPTED = 2, 0, 130
-SUBMISSION_SUFFIXES = (".py", ".ipynb")  # what read_submission accepts (cuda_matmul is a .py with CUDA_SRC)
 SAMPLES = Path(__file__).resolve().parent / "samples"
 DEFAULT_SAVE = "dlverify-answers.yaml"
 
@@ -43,6 +43,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="grader result JSON files, or folders of them; without any, a claims-only verdict "
                         "(every claim discounted as unverified)")
     _report_options(p)
+    from ..commands.recording import add_record_options
+
+    add_record_options(p, candidate=True)
     p.set_defaults(func=cmd_verdict)
 
     p = subparsers.add_parser("questionnaire", help="answer the eight questions interactively (resumable)",
@@ -118,7 +121,8 @@ def _load_answers(env, path: Path) -> Answers:
         raise Usage(str(exc)) from None
 
 
-def _finish(env, args, answers: Answers, results: dict, role: str, outputs: dict[str, Path | None]) -> int:
+def _finish(env, args, answers: Answers, results: dict, role: str, outputs: dict[str, Path | None],
+            on_report: Callable[[dict], None] | None = None) -> int:
     from .engine import build_report, report_json
     from .report_html import render_html
     from .report_md import render_markdown
@@ -140,6 +144,8 @@ def _finish(env, args, answers: Answers, results: dict, role: str, outputs: dict
     render_terminal(report, env.console)
     for target in written:
         env.console.print(f"wrote {target}", highlight=False)
+    if on_report is not None:
+        on_report(report)
     return OK
 
 
@@ -164,15 +170,61 @@ def _claims_only(env) -> None:
 def cmd_verdict(args, env) -> int:
     def go() -> int:
         _check_role(args.role)
-        answers = _load_answers(env, args.answers)
+        book = _recording(env, args)   # before anything is read: a bad --db or cohort is one line now
         try:
-            results = load_results([_path(env, p) for p in args.results])
-        except ResultsError as exc:
-            raise Usage(str(exc)) from None
-        if not results:
-            _claims_only(env)
-        return _finish(env, args, answers, results, args.role, {"json": args.json, "md": args.md, "html": args.html})
+            return _verdict(env, args, book)
+        finally:
+            if book is not None:
+                book.close()
     return _run(env, go)
+
+
+def _verdict(env, args, book) -> int:
+    answers = _load_answers(env, args.answers)
+    paths = [_path(env, p) for p in args.results]
+    try:
+        results = load_results(paths)
+    except ResultsError as exc:
+        raise Usage(str(exc)) from None
+    if not results:
+        _claims_only(env)
+    record = (lambda report: _record_verdict(env, book, args, answers, paths, report)) if book else None
+    return _finish(env, args, answers, results, args.role, {"json": args.json, "md": args.md, "html": args.html},
+                   on_report=record)
+
+
+def _recording(env, args):
+    """--record: the gradebook, opened and its cohort checked before anything is read or written."""
+    if args.record is None:
+        if args.candidate is not None:
+            raise Usage("--candidate names whom to record under: it needs --record COHORT")
+        return None
+    if args.candidate is None:
+        raise Usage("--record needs --candidate NAME: whose verdict this is")
+    from ..commands.recording import recording
+
+    return recording(args, env)
+
+
+def _record_verdict(env, book, args, answers: Answers, paths: list[Path], report: dict) -> None:
+    """The answers, the results the verdict weighed (as attempts; one already there is not doubled)
+    and the verdict itself, in one transaction."""
+    import json
+
+    from ..gradebook.record import find_cohort, record_answers, record_attempt, record_verdict
+    from .engine import answers_digest
+    from .results import _files
+
+    documents = [json.loads(p.read_text(encoding="utf-8")) for p in _files(paths)]
+    with book.writing() as session:
+        cohort = find_cohort(session, args.record)
+        for document in documents:
+            record_attempt(session, cohort, args.candidate, document, source="verdict")
+        stored = record_answers(session, cohort, args.candidate, answers.to_dict(), answers_digest(answers))
+        verdict = record_verdict(session, cohort, args.candidate, report, stored)
+        verdict_id = verdict.id
+    env.console.print(f"recorded as verdict {verdict_id} of {markup(args.candidate)} in cohort "
+                      f"{markup(args.record)}", highlight=False)
 
 
 # --- questionnaire ---------------------------------------------------------------------
@@ -218,27 +270,6 @@ def _grade_fn(env) -> Callable[..., Any]:
     from ..engine import grade
 
     return grade
-
-
-def _find_submissions(folder: Path, known: tuple[str, ...]) -> tuple[dict[str, Path], list[str]]:
-    if not folder.is_dir():
-        raise Usage(f"--submissions {folder}: no such folder")
-    found: dict[str, Path] = {}
-    ignored: list[str] = []
-    for path in sorted(folder.iterdir()):
-        if not path.is_file() or path.name.startswith("."):
-            continue
-        if path.stem in known and path.suffix in SUBMISSION_SUFFIXES:
-            if path.stem in found:
-                raise Usage(f"--submissions {folder}: two submissions for {path.stem}: "
-                            f"{found[path.stem].name} and {path.name}")
-            found[path.stem] = path
-        else:
-            ignored.append(path.name)
-    if not found:
-        raise Usage(f"--submissions {folder}: no file named after an exercise id ({', '.join(known)}), "
-                    f"with suffix {'/'.join(SUBMISSION_SUFFIXES)}")
-    return found, ignored
 
 
 def _grade_all(env, submissions: dict[str, Path], device: str, jobs: int) -> dict[str, dict]:
@@ -311,7 +342,10 @@ def cmd_assess(args, env) -> int:
         known = _known_exercises()
         submissions, ignored = ({}, [])
         if args.submissions is not None:
-            submissions, ignored = _find_submissions(_path(env, args.submissions), known)
+            try:
+                submissions, ignored = find_submissions(_path(env, args.submissions), known)
+            except SubmissionsError as exc:
+                raise Usage(str(exc)) from None
         if args.answers is not None:
             answers = _load_answers(env, args.answers)
         else:
