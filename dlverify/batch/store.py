@@ -125,7 +125,7 @@ def skipped_rows(skipped: list[Skipped]) -> list[Row]:
     return [Row(s.name or s.path.name, str(s.path), NO_SUBMISSION, summary=s.why) for s in skipped]
 
 
-def _cell(value: Any) -> Any:
+def spreadsheet_cell(value: Any) -> Any:
     """A spreadsheet must show a candidate's text, never run it: a cell that starts like a
     formula (a file named `=HYPERLINK(...).py`) is prefixed with an apostrophe.
 
@@ -170,7 +170,7 @@ def _relative(file: str, hand_in: Path | None) -> str:
 def _csv_row(row: Row, hand_in: Path | None) -> dict[str, Any]:
     values = asdict(row)
     values.update(points=row.points, max_points=row.max_points, file=_relative(row.file, hand_in))
-    return {k: _cell(values[k]) for k in SUMMARY_FIELDS}
+    return {k: spreadsheet_cell(values[k]) for k in SUMMARY_FIELDS}
 
 
 def write_summary(out: Path, exercise_id: str, outcome: Outcome,

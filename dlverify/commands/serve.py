@@ -60,8 +60,9 @@ def _open(env, settings):
         return None
 
 
-def _worker_args(args, db_url: str) -> list[str]:
-    out = [sys.executable, "-m", "dlverify.web.worker", db_url, "--device", args.device, "--sandbox", args.sandbox]
+def _worker_options(args, db_url: str) -> list[str]:
+    """The arguments of dlverify/web/worker.py's main(), from serve's or serve-worker's options."""
+    out = [db_url, "--device", args.device, "--sandbox", args.sandbox]
     if args.ray:
         out += ["--ray", args.ray]
     if args.no_throughput:
@@ -102,7 +103,8 @@ def cmd_serve(args, env) -> int:
     password = ensure_staff(sessions, args.staff_email, os.environ.get("DLVERIFY_STAFF_PASSWORD"))
     if password:
         env.stdout.write(f"first staff account: {args.staff_email}  password: {password}  (shown once)\n")
-    workers = [subprocess.Popen(_worker_args(args, settings.db_url)) for _ in range(args.workers)]
+    command = [sys.executable, "-m", "dlverify.web.worker", *_worker_options(args, settings.db_url)]
+    workers = [subprocess.Popen(command) for _ in range(args.workers)]
     env.stdout.write(f"dlverify serve: http://{args.host}:{args.port}/  database {settings.db_url}  "
                      f"{len(workers)} grading worker(s){' on Ray ' + args.ray if args.ray else ''}\n")
     env.stdout.flush()
@@ -127,4 +129,4 @@ def cmd_worker(args, env) -> int:
     settings = _settings(args)
     if _open(env, settings) is None:
         return ExitCode.USAGE
-    return main(_worker_args(args, settings.db_url)[3:])
+    return main(_worker_options(args, settings.db_url))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import HTTPException
-from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -13,7 +12,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from . import candidate, staff
 from .db import open_engine, session_factory
 from .models import Staff
-from .pages import render
+from .pages import render, see_other
 from .security import RateLimit, hash_password
 from .settings import Settings
 
@@ -51,13 +50,13 @@ def create_app(settings: Settings, sessions: sessionmaker | None = None) -> Fast
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
         if exc.status_code == 303 and exc.headers and "Location" in exc.headers:
-            return RedirectResponse(exc.headers["Location"], status_code=303)
+            return see_other(exc.headers["Location"])
         message = exc.detail if isinstance(exc.detail, str) else "something went wrong"
         return render(request, "error.html", status_code=exc.status_code, message=message)
 
     @app.get("/")
     def root():
-        return RedirectResponse("/staff", status_code=303)
+        return see_other("/staff")
 
     app.include_router(staff.router)
     app.include_router(candidate.router)

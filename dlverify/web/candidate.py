@@ -8,7 +8,7 @@ from pathlib import PurePath
 
 import nbformat
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from ..packs.handout import render_readme
@@ -18,16 +18,12 @@ from ..verdict.answers import QUESTIONS
 from ..verdict.questionnaire import parse_input
 from . import reports, timebox
 from .models import Invite, Upload, utcnow
-from .pages import checked_form, current_invite, render
+from .pages import checked_form, current_invite, render, see_other
 from .security import token_hash
 
 router = APIRouter()
 SUFFIXES = {".py": ("text/x-python", "text/plain", "application/x-python-code", "application/octet-stream", ""),
             ".ipynb": ("application/x-ipynb+json", "application/json", "application/octet-stream", "text/plain", "")}
-
-
-def _see_other(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
 
 
 @router.get("/take/{token}")
@@ -42,16 +38,14 @@ def take(request: Request, token: str):
         db.commit()
     request.session.clear()
     request.session["invite"] = invite.id
-    return _see_other("/assessment")
+    return see_other("/assessment")
 
 
 @router.get("/assessment")
 def overview(request: Request):
     invite = current_invite(request)
     closed = timebox.closed_reason(invite)
-    latest = {}
-    for upload in invite.uploads:
-        latest[upload.exercise] = upload
+    latest = reports.latest_uploads(invite)
     exercises = [(e, get_exercise(e).title, latest.get(e)) for e in invite.assessment.exercises]
     answered = sum(1 for q in QUESTIONS if q.section in invite.answers)
     return render(request, "candidate_home.html", invite=invite, closed=closed, exercises=exercises,
@@ -110,8 +104,8 @@ async def answer(request: Request, number: int):
     invite.answered = all(q.section in answers for q in QUESTIONS)
     request.state.db.commit()
     if number < len(QUESTIONS):
-        return _see_other(f"/assessment/questions/{number + 1}")
-    return _see_other("/assessment")
+        return see_other(f"/assessment/questions/{number + 1}")
+    return see_other("/assessment")
 
 
 def _exercise(invite: Invite, exercise_id: str):
@@ -176,7 +170,7 @@ async def upload(request: Request, exercise_id: str):
                  sha256=hashlib.sha256(content).hexdigest(), state="queued")
     db.add(row)
     db.commit()
-    return _see_other(f"/assessment/uploads/{row.id}")
+    return see_other(f"/assessment/uploads/{row.id}")
 
 
 @router.get("/assessment/uploads/{upload_id}")
@@ -195,7 +189,7 @@ async def hand_in(request: Request):
     if timebox.closed_reason(invite) is None:
         invite.finished_at = utcnow()
         request.state.db.commit()
-    return _see_other("/assessment")
+    return see_other("/assessment")
 
 
 @router.get("/assessment/report")

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import HTTPException, Request
+from fastapi.responses import RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from .models import Invite, Staff, utcnow
@@ -33,6 +34,11 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any):
     context.setdefault("csrf", csrf_token(request.session))
     context.setdefault("signed_in", bool(request.session.get("staff")))
     return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def see_other(url: str) -> RedirectResponse:
+    """After a form: the browser fetches the next page with GET (a reload never posts twice)."""
+    return RedirectResponse(url, status_code=303)
 
 
 async def checked_form(request: Request):

@@ -10,6 +10,11 @@ from ..verdict.results import ResultsError, results_from_dicts
 from .models import Invite, Upload
 
 
+def latest_uploads(invite: Invite) -> dict[str, Upload]:
+    """The newest upload of each exercise, graded or not (what a dashboard shows)."""
+    return {upload.exercise: upload for upload in invite.uploads}   # ordered by id: the last one wins
+
+
 def latest_graded(invite: Invite) -> dict[str, Upload]:
     """The last upload of each exercise that was graded (a grader `error` is nobody's answer)."""
     latest: dict[str, Upload] = {}

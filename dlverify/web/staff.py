@@ -7,21 +7,18 @@ import io
 from datetime import datetime, timedelta
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 
+from ..batch.store import spreadsheet_cell
 from ..packs.registry import EXERCISE_IDS, get_exercise
 from . import queue, reports, similarity
 from .models import Assessment, Invite, Staff, Upload, utcnow
-from .pages import checked_form, current_staff, render
+from .pages import checked_form, current_staff, render, see_other
 from .security import check_password, new_token, token_hash
 
 router = APIRouter(prefix="/staff")
 FIELD_CHARS = 200
-
-
-def _see_other(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
 
 
 @router.get("/sign-in")
@@ -43,14 +40,14 @@ async def sign_in(request: Request):
         return render(request, "sign_in.html", status_code=401, email=email, error="wrong email or password")
     request.session.clear()   # a new session on sign-in: nothing from before carries over
     request.session.update(staff=staff.id, staff_at=utcnow().timestamp())
-    return _see_other("/staff")
+    return see_other("/staff")
 
 
 @router.post("/sign-out")
 async def sign_out(request: Request):
     await checked_form(request)
     request.session.clear()
-    return _see_other("/staff/sign-in")
+    return see_other("/staff/sign-in")
 
 
 @router.get("")
@@ -109,7 +106,7 @@ async def new_assessment(request: Request):
                             due_at=due, created_by=staff.id)
     db.add(assessment)
     db.commit()
-    return _see_other(f"/staff/assessments/{assessment.id}")
+    return see_other(f"/staff/assessments/{assessment.id}")
 
 
 def _assessment(request: Request, assessment_id: int) -> Assessment:
@@ -122,11 +119,8 @@ def _assessment(request: Request, assessment_id: int) -> Assessment:
 def _grid(assessment: Assessment) -> list[dict]:
     rows = []
     for invite in assessment.invites:
-        latest = {}
-        for upload in invite.uploads:
-            latest[upload.exercise] = upload   # the newest upload of each exercise, graded or not
         report, why = reports.build(invite)
-        rows.append({"invite": invite, "latest": latest, "report": report, "why": why})
+        rows.append({"invite": invite, "latest": reports.latest_uploads(invite), "report": report, "why": why})
     return rows
 
 
@@ -156,7 +150,7 @@ async def invite(request: Request, assessment_id: int):
     db.commit()
     # Shown once, on the next page: only its hash is stored.
     request.session["new_link"] = {"name": name, "url": str(request.base_url).rstrip("/") + f"/take/{token}"}
-    return _see_other(f"/staff/assessments/{assessment.id}")
+    return see_other(f"/staff/assessments/{assessment.id}")
 
 
 def _invite(request: Request, invite_id: int) -> Invite:
@@ -193,7 +187,7 @@ async def regrade(request: Request, upload_id: int):
     if upload is None:
         raise HTTPException(404, "no such upload")
     queue.requeue(request.state.db, upload)
-    return _see_other(f"/staff/candidates/{upload.invite_id}")
+    return see_other(f"/staff/candidates/{upload.invite_id}")
 
 
 @router.get("/assessments/{assessment_id}/export.csv")
@@ -211,7 +205,7 @@ def export_csv(request: Request, assessment_id: int):
         scores = [_correctness(graded.get(e)) for e in assessment.exercises]
         verdict = [report["verdict"], report["match_percent"], report["calibration"]["percent"]] \
             if report else ["", "", ""]
-        writer.writerow([_cell(invite.name), _cell(invite.email)] + statuses + scores + verdict)
+        writer.writerow([spreadsheet_cell(invite.name), spreadsheet_cell(invite.email)] + statuses + scores + verdict)
     name = f"assessment-{assessment.id}.csv"
     return Response(out.getvalue(), media_type="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
@@ -221,11 +215,6 @@ def _correctness(upload: Upload | None):
     if upload is None or not upload.result:
         return ""
     return upload.result.get("correctness_score", "")
-
-
-def _cell(text: str) -> str:
-    """A spreadsheet cell that starts like a formula is text, not a formula (CSV injection)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 @router.get("/assessments/{assessment_id}/similarity")

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
-import tempfile
 import threading
-from pathlib import Path
 from typing import Any, Callable
 
 from sqlalchemy.orm import sessionmaker
@@ -23,18 +21,18 @@ from .models import Upload
 Grader = Callable[[str, str, bytes], dict[str, Any]]   # (exercise, suffix, content) -> result dict
 
 
-def local_grader(options: Options) -> Grader:
-    from ..batch.one import grade_to_dict
+def _graded(data: dict[str, Any]) -> dict[str, Any]:
+    data.pop("_runner", None)   # the runner's host name: nothing the web app shows
+    return data
 
-    def grade(exercise: str, suffix: str, content: bytes) -> dict[str, Any]:
-        with tempfile.TemporaryDirectory(prefix="dlverify-web-") as folder:
-            path = Path(folder) / f"solution{suffix}"
-            path.write_bytes(content)
-            data = grade_to_dict(exercise, path, options)
-        if UNREADABLE in data:  # it names our temporary copy, which nobody can find
-            data[UNREADABLE] = data[UNREADABLE].replace(str(path), f"solution{suffix}")
-        return data
-    return grade
+
+def local_grader(options: Options) -> Grader:
+    """Here, as a Ray runner would (batch/fleet.py): the bytes in a temporary file, then grade()."""
+    from ..batch.fleet import _grade_on_runner
+
+    payload = {"device": options.device, "sandbox": options.sandbox, "throughput": options.throughput}
+    return lambda exercise, suffix, content: _graded(
+        _grade_on_runner(exercise, f"solution{suffix}", suffix, content, payload))
 
 
 def ray_grader(address: str, options: Options) -> Grader:
@@ -43,12 +41,8 @@ def ray_grader(address: str, options: Options) -> Grader:
     ray = _connect(address)
     task = ray.remote(num_cpus=1, max_calls=1, max_retries=0)(_grade_on_runner)
     payload = {"device": options.device, "sandbox": options.sandbox, "throughput": options.throughput}
-
-    def grade(exercise: str, suffix: str, content: bytes) -> dict[str, Any]:
-        data = ray.get(task.remote(exercise, f"solution{suffix}", suffix, content, payload))
-        data.pop("_runner", None)
-        return data
-    return grade
+    return lambda exercise, suffix, content: _graded(
+        ray.get(task.remote(exercise, f"solution{suffix}", suffix, content, payload)))
 
 
 def grade_one(sessions: sessionmaker, upload: Upload, name: str, grader: Grader) -> None:
@@ -76,12 +70,7 @@ def grade_one(sessions: sessionmaker, upload: Upload, name: str, grader: Grader)
         else:
             outcome = dict(state="done", status=data.get("status"), summary=data.get("summary", ""), result=data)
     with sessions() as s:
-        if queue.finish(s, upload.id, name, **outcome) and data is not None and UNREADABLE not in data:
-            record_attempt(s, upload, data)
-
-
-def record_attempt(session, upload: Upload, data: dict[str, Any]) -> None:
-    """Hook for the gradebook: every finished grading becomes an attempt there."""
+        queue.finish(s, upload.id, name, **outcome)
 
 
 def run(sessions: sessionmaker, grader: Grader, *, once: bool = False, idle: float = 1.0,

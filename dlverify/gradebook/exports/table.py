@@ -42,9 +42,9 @@ def cohort_rows(people: list[CandidateSummary], exercises: list[str], *,
 
 def write_csv(handle: TextIO, header: list[str], rows: list[dict[str, Any]]) -> None:
     # A candidate's name is their text: a cell that starts like a formula must not run (batch/store.py).
-    from ...batch.store import _cell
+    from ...batch.store import spreadsheet_cell
 
     writer = csv.DictWriter(handle, fieldnames=header, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: "" if v is None else _cell(v) for k, v in row.items()})
+        writer.writerow({k: "" if v is None else spreadsheet_cell(v) for k, v in row.items()})
