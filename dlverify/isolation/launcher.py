@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -37,6 +38,11 @@ from ..report.result import Layer
 from . import landlock_rules, rlimits
 from .bwrap import SANDBOX_UID, SYSTEM_READ, bwrap_argv, python_roots, sandbox_path
 from .cgroup import CgroupUnavailable, RunCgroup
+
+# A library in the host process that runs threads (JAX, for jax_train_step's answer) warns at
+# every fork that a child may deadlock on its locks. The sandbox is started by subprocess's
+# fork_exec, whose child runs no Python and execs at once: it never takes such a lock.
+warnings.filterwarnings("ignore", message=r"os\.fork\(\) was called", category=RuntimeWarning, module="subprocess")
 from .privileges import Drop, running_as_root
 from .seccomp_filter import build_filter, export_bpf_file
 

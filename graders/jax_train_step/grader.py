@@ -34,15 +34,8 @@ def make_inputs(case: Case, seed: int) -> dict[str, Any]:
 
 
 def expected(case: Case, inputs: dict[str, Any], ctx: GraderContext) -> dict[str, Any]:
-    import warnings
-
     import jax
     import jax.numpy as jnp
-
-    # With JAX loaded, every later sandbox launch from this process warns that fork and JAX's
-    # threads may deadlock. The launcher forks with subprocess's fork_exec, whose child runs no
-    # Python and execs at once: no lock of JAX's is ever taken there.
-    warnings.filterwarnings("ignore", message=r"os\.fork\(\) was called", category=RuntimeWarning)
 
     def loss(params, x, y, key):
         hid = jnp.maximum(x @ params["w1"] + params["b1"], 0.0)
