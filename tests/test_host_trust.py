@@ -334,13 +334,13 @@ def test_a_null_byte_is_one_honest_line():
     assert message and "None" not in message and "\n" not in message
 
 
-def test_an_internal_parser_fault_is_the_graders_error_not_the_candidates(monkeypatch):
+def test_a_transient_parser_fault_is_retried_and_a_persistent_one_is_the_sources(monkeypatch):
     """CPython 3.11's AST constructor can be left unbalanced by another thread's parse; the next
-    parse raises SystemError. That is retried once, and if it persists it is `error`, never the
-    candidate's `rejected` (seen in a two-worker suite run: innocent files 'rejected')."""
+    parse raises SystemError (seen in a two-worker suite run: innocent files 'rejected'). Parses are
+    serialised and a SystemError retried once; one that persists is the source's doing, one line,
+    never the grader's `error` (which no candidate may cause)."""
     import ast as ast_module
 
-    from dlverify.errors import GraderFault
     from dlverify.submission import parsing
 
     calls = []
@@ -359,5 +359,5 @@ def test_an_internal_parser_fault_is_the_graders_error_not_the_candidates(monkey
         raise SystemError("AST constructor recursion depth mismatch (before=0, after=1)")
 
     monkeypatch.setattr(parsing.ast, "parse", broken)
-    with pytest.raises(GraderFault, match="parser failed internally"):
+    with pytest.raises(parsing.UnparsableSource, match=r"cannot parse the source \(SystemError\)"):
         parsing.parse_source("x = 1\n")

@@ -14,13 +14,11 @@ from __future__ import annotations
 import ast
 import threading
 
-from ..errors import GraderFault
-
-MAX_MESSAGE = 200
+MAX_MESSAGE = 200  # a SyntaxError's msg is the parser's words, but keep it a line
 # CPython 3.11's AST constructor keeps one recursion counter per interpreter: two threads building
 # trees at once (grade-batch --jobs, the web worker beside a request) can leave it unbalanced, and
 # every later parse then raises SystemError. One parse at a time; they take milliseconds.
-_PARSING = threading.Lock()  # a SyntaxError's msg is the parser's words, but keep it a line
+_PARSING = threading.Lock()
 
 
 class UnparsableSource(ValueError):
@@ -33,10 +31,10 @@ def parse_source(source: str, filename: str = "submission.py") -> ast.Module:
             try:
                 return ast.parse(source, filename=filename)
             except SystemError:
-                return ast.parse(source, filename=filename)   # once more: the counter is reset by now
-    except SystemError as exc:
-        # The interpreter's own fault, not the source's: never a candidate's `rejected`.
-        raise GraderFault(f"the Python parser failed internally ({' '.join(str(exc).split())[:MAX_MESSAGE]})") from None
+                # Once more: with parses serialised, a counter left unbalanced is reset by now. A
+                # SystemError that persists comes from the source itself and is the source's, like
+                # any other parse failure below: a candidate can never make the grader report `error`.
+                return ast.parse(source, filename=filename)
     except SyntaxError as exc:
         msg = " ".join(str(exc.msg).split())[:MAX_MESSAGE]
         if exc.lineno is None:  # Python 3.12 reports a null byte this way, with no position
