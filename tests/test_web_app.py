@@ -12,7 +12,7 @@ pytest.importorskip("fastapi")
 from dlverify.batch.model import Options
 from dlverify.verdict.answers import QUESTIONS
 from dlverify.web import worker
-from dlverify.web.models import Invite, Upload, utcnow
+from dlverify.gradebook.models import Invite, Upload, Verdict, utcnow
 
 from web_helpers import ROOT, STAFF, candidate, csrf_of, invite, make_app, new_assessment, signed_in
 
@@ -43,14 +43,13 @@ def upload(client, exercise: str, content: bytes, name="solution.py", content_ty
                        files={"file": (name, content, content_type)})
 
 
-def grade_queue(sessions) -> int:
-    return worker.run(sessions, worker.local_grader(Options(throughput=False)), once=True)
+def grade_queue(book) -> int:
+    return worker.run(book, worker.local_grader(Options(throughput=False)), once=True)
 
 
 @pytest.fixture
 def web(tmp_path):
-    app, sessions = make_app(tmp_path)
-    return app, sessions
+    return make_app(tmp_path)
 
 
 def test_sign_in_needs_the_right_password_and_is_rate_limited(web):
@@ -94,8 +93,13 @@ def test_bad_assessment_input_gets_one_clear_line(web):
     assert page.status_code == 400 and "whole number of minutes" in page.text
 
 
-def test_a_candidate_answers_uploads_and_staff_sees_the_verdict(web):
-    app, sessions = web
+def test_a_candidate_answers_uploads_and_staff_sees_the_verdict(tmp_path, db_url, cli):
+    """End to end on each backend (SQLite, PostgreSQL): the web app runs on the gradebook, so
+    what a candidate does there is in the cohort the CLI lists and exports."""
+    import json
+    import xml.etree.ElementTree as ET
+
+    app, book = make_app(tmp_path, db_url)
     staff = signed_in(app)
     aid = new_assessment(staff)
     link = invite(staff, aid)
@@ -113,30 +117,51 @@ def test_a_candidate_answers_uploads_and_staff_sees_the_verdict(web):
     wrong = upload(ada, "backprop_mlp", WRONG)
     assert wrong.status_code == 200 and "queued" in wrong.text
     right = upload(ada, "backprop_mlp", REFERENCE)
-    assert grade_queue(sessions) == 2
-    with sessions() as db:
-        states = [(u.state, u.status) for u in db.query(Upload).order_by(Upload.id)]
-    assert states == [("done", "failed"), ("done", "passed")]
+    assert grade_queue(book) == 2
+    with book.session() as db:
+        uploads = db.query(Upload).order_by(Upload.id).all()
+        assert [(u.state, u.status) for u in uploads] == [("done", "failed"), ("done", "passed")]
+        # each grading is an attempt of Ada in the assessment's own cohort
+        assert [(u.attempt.source, u.attempt.status, u.attempt.candidate.name, u.attempt.candidate.cohort.name)
+                for u in uploads] == [("web", "failed", "Ada <ada@example.com>", "Autumn hiring"),
+                                      ("web", "passed", "Ada <ada@example.com>", "Autumn hiring")]
     page = ada.get(right.url.path)
     assert "passed" in page.text and "Hidden cases" in page.text
 
-    # the report waits for the assessment to close for her
+    # the report waits for the assessment to close for her; closing records her verdict
     assert ada.get("/assessment/report").status_code == 403
+    with book.session() as db:
+        assert db.query(Verdict).count() == 0
     ada.post("/assessment/hand-in", data={"csrf": csrf_of(ada.get("/assessment").text)})
     report = ada.get("/assessment/report")
     assert report.status_code == 200 and "<svg" in report.text
+    with book.session() as db:
+        (verdict,) = db.query(Verdict).all()
+        assert verdict.role == "engineer" and verdict.answers_id is not None
 
     dash = staff.get(f"/staff/assessments/{aid}").text
     assert "Ada" in dash and "passed" in dash and "%" in dash
     csv_text = staff.get(f"/staff/assessments/{aid}/export.csv").text
     header, row = csv_text.splitlines()[:2]
-    assert header.startswith("name,email,backprop_mlp status") and row.startswith("Ada,ada@example.com,passed")
+    assert header == "candidate,backprop_mlp,backprop_mlp_status,verdict,match_percent"
+    assert row.startswith(f"Ada <ada@example.com>,100.0,passed,{verdict.verdict},")
+    suites = ET.fromstring(staff.get(f"/staff/assessments/{aid}/export.xml").content)
+    assert [s.get("name") for s in suites] == ["Ada <ada@example.com>/backprop_mlp"]
+    assert suites[0].get("failures") == "0" and int(suites[0].get("tests")) > 0
+    scored = json.loads(staff.get("/staff/candidates/1/results.json").text)
+    assert scored["tests"] and all(t["status"] == "passed" for t in scored["tests"])
+
+    # the CLI sees the same cohort, candidate, attempts and verdict
+    listed = json.loads(cli("gradebook", "candidates", "Autumn hiring", "--json", "--db", db_url).out)
+    assert [(c["name"], c["attempts"], c["verdict"]["verdict"]) for c in listed["candidates"]] == \
+        [("Ada <ada@example.com>", 2, verdict.verdict)]
+
     late = upload(ada, "backprop_mlp", REFERENCE)
     assert late.status_code == 403 and "uploads are closed" in late.text
 
 
 def test_one_candidate_never_sees_anothers_upload(web):
-    app, sessions = web
+    app, book = web
     staff = signed_in(app)
     aid = new_assessment(staff)
     ada = candidate(app, invite(staff, aid, "Ada", "ada@example.com"))
@@ -147,7 +172,7 @@ def test_one_candidate_never_sees_anothers_upload(web):
 
 
 def test_uploads_are_checked_before_they_are_queued(web, tmp_path):
-    app, sessions = web
+    app, book = web
     staff = signed_in(app)
     ada = candidate(app, invite(staff, new_assessment(staff)))
     assert upload(ada, "backprop_mlp", b"x" * (2 << 20)).status_code == 413
@@ -156,15 +181,15 @@ def test_uploads_are_checked_before_they_are_queued(web, tmp_path):
     assert sent_as_image.status_code == 400 and "image/png" in sent_as_image.text
     assert upload(ada, "backprop_mlp", b"\xff\xfe\x00", name="s.py").status_code == 400
     assert upload(ada, "attention", REFERENCE).status_code == 404   # not in her assessment
-    with sessions() as db:
+    with book.session(write=True) as db:
         assert db.query(Upload).count() == 0
 
 
 def test_an_expired_time_box_refuses_uploads_with_the_reason(web):
-    app, sessions = web
+    app, book = web
     staff = signed_in(app)
     ada = candidate(app, invite(staff, new_assessment(staff, minutes=10)))
-    with sessions() as db:
+    with book.session(write=True) as db:
         inv = db.query(Invite).one()
         inv.first_visit_at = utcnow() - timedelta(minutes=11)
         db.commit()
@@ -173,12 +198,12 @@ def test_an_expired_time_box_refuses_uploads_with_the_reason(web):
 
 
 def test_an_invitation_link_is_unguessable_and_the_token_is_not_stored(web):
-    app, sessions = web
+    app, book = web
     staff = signed_in(app)
     link = invite(staff, new_assessment(staff))
     token = link.rsplit("/", 1)[1]
     assert len(token) >= 40
-    with sessions() as db:
+    with book.session(write=True) as db:
         assert token not in repr([(i.token_hash, i.email) for i in db.query(Invite)])
     from fastapi.testclient import TestClient
 
@@ -188,34 +213,34 @@ def test_an_invitation_link_is_unguessable_and_the_token_is_not_stored(web):
 
 
 def test_candidate_text_is_escaped_everywhere_staff_sees_it(web):
-    app, sessions = web
+    app, book = web
     staff = signed_in(app)
     aid = new_assessment(staff)
     ada = candidate(app, invite(staff, aid, "<script>alert(1)</script>", "x@example.com"))
     upload(ada, "backprop_mlp", REFERENCE, name="<img src=x onerror=alert(1)>.py")
-    grade_queue(sessions)
+    grade_queue(book)
     for page in (staff.get(f"/staff/assessments/{aid}").text, staff.get("/staff/candidates/1").text):
         assert "<script>alert(1)" not in page and "<img src=x" not in page
         assert "&lt;script&gt;" in page
 
 
 def test_regrade_puts_the_same_bytes_back_in_the_queue(web):
-    app, sessions = web
+    app, book = web
     staff = signed_in(app)
     ada = candidate(app, invite(staff, new_assessment(staff)))
     upload(ada, "backprop_mlp", REFERENCE)
-    grade_queue(sessions)
+    grade_queue(book)
     page = staff.get("/staff/candidates/1")
     staff.post("/staff/uploads/1/regrade", data={"csrf": csrf_of(page.text)})
-    with sessions() as db:
+    with book.session(write=True) as db:
         assert db.get(Upload, 1).state == "queued"
-    assert grade_queue(sessions) == 1
-    with sessions() as db:
+    assert grade_queue(book) == 1
+    with book.session(write=True) as db:
         assert (db.get(Upload, 1).state, db.get(Upload, 1).status) == ("done", "passed")
 
 
 def test_similar_submissions_are_shown_as_pairs_with_the_matching_regions(web):
-    app, sessions = web
+    app, book = web
     staff = signed_in(app)
     aid = new_assessment(staff)
     renamed = REFERENCE.replace(b"grads", b"gradients_dict").replace(b"loss", b"objective")

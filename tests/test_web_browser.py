@@ -61,14 +61,14 @@ def _free_port() -> int:
 def server(tmp_path):
     import uvicorn
 
-    app, sessions = make_app(tmp_path)
+    app, book = make_app(tmp_path)
     port = _free_port()
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     web = threading.Thread(target=srv.run, daemon=True)
     web.start()
     stop = threading.Event()
     grading = threading.Thread(target=worker.run, daemon=True,
-                               args=(sessions, worker.local_grader(Options(throughput=False))),
+                               args=(book, worker.local_grader(Options(throughput=False))),
                                kwargs={"stop": stop, "idle": 0.2})
     grading.start()
     deadline = time.monotonic() + 30
@@ -166,8 +166,17 @@ def test_staff_and_candidate_in_a_real_browser(server, tmp_path):
         pages.look(staff, "dashboard-graded")
         with staff.expect_download() as csv_file:
             staff.get_by_role("link", name="Export CSV").click()
-        assert Path(csv_file.value.path()).read_text().splitlines()[1].startswith("Grace Hopper,grace@example.com,passed")
+        assert Path(csv_file.value.path()).read_text().splitlines()[1].startswith(
+            "Grace Hopper <grace@example.com>,100.0,passed,")
+        with staff.expect_download() as xml_file:
+            staff.get_by_role("link", name="Export JUnit XML").click()
+        assert '<testsuite name="Grace Hopper &lt;grace@example.com&gt;/backprop_mlp"' in \
+            Path(xml_file.value.path()).read_text()
         staff.get_by_role("link", name="Grace Hopper").click()
+        assert "Verdict recorded in the gradebook" in staff.content()
+        with staff.expect_download() as results:
+            staff.get_by_role("link", name="Gradescope results.json").click()
+        assert '"status": "passed"' in Path(results.value.path()).read_text()
         pages.look(staff, "staff-candidate")
         browser.close()
 

@@ -14,41 +14,47 @@ import pytest
 
 pytest.importorskip("sqlalchemy")
 
+from dlverify.gradebook import record
+from dlverify.gradebook.db import database_url, open_gradebook
+from dlverify.gradebook.models import Invite, Staff, TimedAssessment, Upload, utcnow
 from dlverify.web import queue, worker
-from dlverify.web.db import open_engine, session_factory
-from dlverify.web.models import Assessment, Invite, Staff, Upload, utcnow
+from gradebook_helpers import make_result
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _db(tmp_path, uploads: int):
-    url = f"sqlite:///{tmp_path / 'q.db'}"
-    sessions = session_factory(open_engine(url))
-    with sessions() as db:
+def _db(tmp_path, uploads: int, url: str | None = None):
+    """A gradebook (SQLite unless a URL is given) with one timed assessment, one invitation and
+    `uploads` queued uploads."""
+    url = url or f"sqlite:///{tmp_path / 'q.db'}"
+    book = open_gradebook(database_url(url))
+    with book.session(write=True) as db:
+        cohort, _ = record.add_cohort(db, "a")
+        person = record.candidate(db, cohort, "n <e@example.com>")
         db.add(Staff(id=1, email="s@example.com", password_hash="x"))
         db.flush()   # parents first: SQLite checks foreign keys here
-        db.add(Assessment(id=1, name="a", role="engineer", exercises=["backprop_mlp"], time_box_minutes=60,
-                          due_at=utcnow() + timedelta(days=1), created_by=1))
+        db.add(TimedAssessment(id=1, cohort_id=cohort.id, name="a", role="engineer", exercises=["backprop_mlp"],
+                               time_box_minutes=60, due_at=utcnow() + timedelta(days=1), created_by=1))
         db.flush()
-        db.add(Invite(id=1, assessment_id=1, name="n", email="e@example.com", token_hash="t",
-                      expires_at=utcnow() + timedelta(days=1), answers={}))
+        db.add(Invite(id=1, assessment_id=1, candidate_id=person.id, name="n", email="e@example.com",
+                      token_hash="t", expires_at=utcnow() + timedelta(days=1), answers={}))
         db.flush()
         for i in range(uploads):
             db.add(Upload(invite_id=1, exercise="backprop_mlp", filename=f"{i}.py", suffix=".py",
                           content=b"x = 1\n", sha256="0"))
         db.commit()
-    return url, sessions
+    return url, book
 
 
 CLAIMER = """
 import json, sys
 sys.path.insert(0, {root!r})
+from dlverify.gradebook.db import database_url, open_gradebook
 from dlverify.web import queue
-from dlverify.web.db import open_engine, session_factory
-sessions = session_factory(open_engine({url!r}))
+book = open_gradebook(database_url({url!r}))
 got = []
 while True:
-    with sessions() as s:
+    with book.session(write=True) as s:
         u = queue.claim(s, {name!r})
         if u is None:
             break
@@ -58,67 +64,67 @@ print(json.dumps(got))
 """
 
 
-def test_two_workers_at_once_grade_every_upload_exactly_once(tmp_path):
-    url, sessions = _db(tmp_path, 40)
+def test_two_workers_at_once_grade_every_upload_exactly_once(tmp_path, db_url):
+    url, book = _db(tmp_path, 40, db_url)
     procs = [subprocess.Popen([sys.executable, "-c", CLAIMER.format(root=ROOT, url=url, name=f"w{i}")],
                               stdout=subprocess.PIPE, text=True) for i in range(2)]
     claimed = [json.loads(p.communicate(timeout=120)[0]) for p in procs]
     assert all(p.returncode == 0 for p in procs)
     assert sorted(claimed[0] + claimed[1]) == list(range(1, 41))
     assert not set(claimed[0]) & set(claimed[1])
-    with sessions() as db:
+    with book.session(write=True) as db:
         assert {u.state for u in db.query(Upload)} == {"done"}
 
 
 HANGS = """
 import sys, time
 sys.path.insert(0, {root!r})
+from dlverify.gradebook.db import open_gradebook
 from dlverify.web import worker
-from dlverify.web.db import open_engine, session_factory
 def hang(exercise, suffix, content):
     print("grading", flush=True)
     time.sleep(600)
-worker.run(session_factory(open_engine({url!r})), hang, once=True)
+worker.run(open_gradebook({url!r}), hang, once=True)
 """
 
 
 def test_a_worker_killed_mid_grading_loses_no_upload(tmp_path):
-    url, sessions = _db(tmp_path, 1)
+    url, book = _db(tmp_path, 1)
     dying = subprocess.Popen([sys.executable, "-c", HANGS.format(root=ROOT, url=url)], stdout=subprocess.PIPE, text=True)
     assert dying.stdout.readline().strip() == "grading"
     dying.send_signal(signal.SIGKILL)
     dying.wait(timeout=30)
-    with sessions() as db:
+    with book.session(write=True) as db:
         upload = db.get(Upload, 1)
         assert upload.state == "running" and upload.tries == 1
         assert queue.reap(db) == 0                     # its heartbeat is fresh: not yet judged dead
         assert queue.reap(db, now=utcnow() + queue.STALE_AFTER + timedelta(seconds=1)) == 1
         assert db.get(Upload, 1, populate_existing=True).state == "queued"
     graded = []
-    assert worker.run(sessions, lambda e, s, c: graded.append(e) or {"status": "passed", "summary": "ok"},
+    assert worker.run(book, lambda e, s, c: graded.append(e) or make_result(e, ["passed"]),
                       once=True) == 1
-    with sessions() as db:
+    with book.session(write=True) as db:
         upload = db.get(Upload, 1)
         assert (upload.state, upload.status, upload.tries) == ("done", "passed", 2)
 
 
 def test_an_upload_that_outlives_every_try_is_a_grader_error_not_a_loss(tmp_path):
-    _, sessions = _db(tmp_path, 1)
+    _, book = _db(tmp_path, 1)
     later = utcnow()
     for attempt in range(queue.MAX_TRIES):
-        with sessions() as db:
+        with book.session(write=True) as db:
             assert queue.claim(db, f"w{attempt}") is not None
             later += queue.STALE_AFTER + timedelta(seconds=1)
             queue.reap(db, now=later)
-    with sessions() as db:
+    with book.session(write=True) as db:
         upload = db.get(Upload, 1)
         assert (upload.state, upload.status) == ("error", "error")
         assert "stopped 3 times" in upload.summary
 
 
 def test_a_late_result_from_a_worker_judged_dead_is_dropped(tmp_path):
-    _, sessions = _db(tmp_path, 1)
-    with sessions() as db:
+    _, book = _db(tmp_path, 1)
+    with book.session(write=True) as db:
         queue.claim(db, "slow")
         queue.reap(db, now=utcnow() + queue.STALE_AFTER + timedelta(seconds=1))
         assert queue.claim(db, "fresh") is not None
@@ -128,31 +134,31 @@ def test_a_late_result_from_a_worker_judged_dead_is_dropped(tmp_path):
 
 
 def test_a_grader_fault_is_error_never_the_candidates_failure(tmp_path):
-    _, sessions = _db(tmp_path, 1)
+    _, book = _db(tmp_path, 1)
 
     def broken(exercise, suffix, content):
         raise RuntimeError("the runner vanished")
 
-    assert worker.run(sessions, broken, once=True) == 1
-    with sessions() as db:
+    assert worker.run(book, broken, once=True) == 1
+    with book.session(write=True) as db:
         upload = db.get(Upload, 1)
         assert (upload.state, upload.status) == ("error", "error") and "runner vanished" in upload.summary
 
 
 def test_the_heartbeat_keeps_a_long_grading_alive(tmp_path, monkeypatch):
-    _, sessions = _db(tmp_path, 1)
+    _, book = _db(tmp_path, 1)
     monkeypatch.setattr(queue, "HEARTBEAT_SECONDS", 0.05)
     beats = []
 
     def slow(exercise, suffix, content):
-        with sessions() as db:
+        with book.session(write=True) as db:
             beats.append(db.get(Upload, 1).heartbeat_at)
         time.sleep(0.3)
-        with sessions() as db:
+        with book.session(write=True) as db:
             beats.append(db.get(Upload, 1, populate_existing=True).heartbeat_at)
-        return {"status": "passed", "summary": ""}
+        return make_result(exercise, ["passed"])
 
-    worker.run(sessions, slow, once=True)
+    worker.run(book, slow, once=True)
     assert beats[1] > beats[0]
 
 
@@ -161,17 +167,32 @@ def test_with_ray_each_upload_is_graded_by_a_ray_task(tmp_path):
     ray = pytest.importorskip("ray")
     from dlverify.batch.model import Options
 
-    _, sessions = _db(tmp_path, 0)
+    _, book = _db(tmp_path, 0)
     reference = open(os.path.join(ROOT, "graders/backprop_mlp/reference.py"), "rb").read()
-    with sessions() as db:
+    with book.session(write=True) as db:
         db.add(Upload(invite_id=1, exercise="backprop_mlp", filename="r.py", suffix=".py", content=reference, sha256="0"))
         db.commit()
     try:
         grader = worker.ray_grader("local", Options(throughput=False))
-        assert worker.run(sessions, grader, once=True) == 1
+        assert worker.run(book, grader, once=True) == 1
     finally:
         ray.shutdown()
-    with sessions() as db:
+    with book.session(write=True) as db:
         upload = db.get(Upload, 1)
         assert (upload.state, upload.status) == ("done", "passed")
         assert upload.result["cases"] and "_runner" not in upload.result
+
+
+def test_a_result_the_gradebook_refuses_is_a_grader_error_and_a_good_one_is_an_attempt(tmp_path):
+    """The worker records each grading as an attempt; a result that does not read as one is the
+    grader's fault (`error`), never the candidate's, and the queue goes on."""
+    _, book = _db(tmp_path, 2)
+    answers = iter([{"status": "passed", "summary": "no cases, no exercise"}, make_result("backprop_mlp", ["passed"])])
+    assert worker.run(book, lambda e, s, c: next(answers), once=True) == 2
+    with book.session() as db:
+        bad, good = db.get(Upload, 1), db.get(Upload, 2)
+        assert (bad.state, bad.status, bad.attempt_id) == ("error", "error", None)
+        assert "could not be recorded" in bad.summary
+        assert (good.state, good.status) == ("done", "passed")
+        assert (good.attempt.source, good.attempt.candidate.name) == ("web", "n <e@example.com>")
+        assert good.result["exercise"] == "backprop_mlp"

@@ -52,11 +52,17 @@ def test_serve_starts_prints_the_first_staff_password_once_and_stops_its_workers
                             data={"email": "admin@localhost", "password": password, "csrf": token})
         assert signed.status_code == 303 and signed.headers["location"] == "/staff"
         assert signed.headers["content-security-policy"].startswith("default-src 'self'")
+        # its worker runs in serve's process group; the database reaches it in its environment,
+        # never on its command line (where `ps` would show a PostgreSQL password to everyone)
+        (worker,) = _workers(proc.pid)
+        cmdline = open(f"/proc/{worker}/cmdline", "rb").read().decode()
+        environ = open(f"/proc/{worker}/environ", "rb").read().decode().split("\0")
+        assert "gradebook.db" not in cmdline and "sqlite" not in cmdline
+        assert f"DLVERIFY_DB=sqlite:///{tmp_path / 'data' / 'dlverify' / 'gradebook.db'}" in environ
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=60)
-    left = subprocess.run(["pgrep", "-f", f"dlverify.web.worker sqlite:///{tmp_path}"], capture_output=True, text=True)
-    assert left.stdout.strip() == "", "a grading worker outlived `dlverify serve`"
+    assert _workers(proc.pid) == [], "a grading worker outlived `dlverify serve`"
 
     again = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env, start_new_session=True)
     try:
@@ -64,6 +70,12 @@ def test_serve_starts_prints_the_first_staff_password_once_and_stops_its_workers
     finally:
         again.send_signal(signal.SIGINT)
         again.wait(timeout=60)
+
+
+def _workers(group: int) -> list[int]:
+    """The grading workers in that process group."""
+    found = subprocess.run(["pgrep", "-g", str(group), "-f", "dlverify.web.worker"], capture_output=True, text=True)
+    return [int(pid) for pid in found.stdout.split()]
 
 
 def _run(argv, capsys):
@@ -83,6 +95,18 @@ def test_serve_on_a_busy_port_says_so_in_one_line(tmp_path, capsys):
     assert code == 2 and err.count("\n") == 1 and "cannot listen on 127.0.0.1" in err
 
 
-def test_serve_with_a_bad_database_url_says_so_in_one_line(tmp_path, capsys):
-    code, _, err = _run(["serve-worker", "--db", "nosuchdb://x"], capsys)
-    assert code == 2 and err.count("\n") == 1 and "--db nosuchdb://x: cannot open" in err
+@pytest.mark.parametrize("command", ["serve", "serve-worker"])
+@pytest.mark.parametrize("db, words", [
+    ("nosuchdb://x", "--db nosuchdb://x: nosuchdb is not supported"),
+    ("postgresql://staff:hunter2@127.0.0.1:{port}/web", "Connection refused"),
+    ("{tmp}/not-a-folder/x.db", "cannot create its folder"),
+])
+def test_serve_with_an_unusable_database_says_so_in_one_line(tmp_path, capsys, command, db, words):
+    (tmp_path / "not-a-folder").write_text("a file where a folder should be\n")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    code, out, err = _run([command, "--db", db.format(port=closed, tmp=tmp_path), "--port", str(_free_port())]
+                          if command == "serve" else [command, "--db", db.format(port=closed, tmp=tmp_path)], capsys)
+    assert code == 2 and err.count("\n") == 1 and words in err, err
+    assert "hunter2" not in err + out and "Traceback" not in err

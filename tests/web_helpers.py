@@ -1,4 +1,5 @@
-"""Shared set-up for the web app's tests: an app on a temporary SQLite file, signed-in clients."""
+"""Shared set-up for the web app's tests: an app on a new gradebook (a temporary SQLite file, or
+a fresh database on the session's PostgreSQL), signed-in clients."""
 
 from __future__ import annotations
 
@@ -8,20 +9,22 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from dlverify.gradebook.db import database_url, open_gradebook
+from dlverify.gradebook.models import utcnow
 from dlverify.web.app import create_app, ensure_staff
-from dlverify.web.db import open_engine, session_factory
-from dlverify.web.models import utcnow
 from dlverify.web.settings import Settings
 
 STAFF = ("staff@example.com", "correct horse battery staple")
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def make_app(tmp_path: Path, **overrides):
-    settings = Settings(data_dir=tmp_path, db_url=f"sqlite:///{tmp_path / 'web.db'}", secret_key="k" * 48, **overrides)
-    sessions = session_factory(open_engine(settings.db_url))
-    ensure_staff(sessions, *STAFF)
-    return create_app(settings, sessions), sessions
+def make_app(tmp_path: Path, db_url: str | None = None, **overrides):
+    """(app, its gradebook): SQLite in tmp_path unless a database URL is given."""
+    settings = Settings(data_dir=tmp_path, db_url=db_url or f"sqlite:///{tmp_path / 'web.db'}", secret_key="k" * 48,
+                        **overrides)
+    book = open_gradebook(database_url(settings.db_url))
+    ensure_staff(book, *STAFF)
+    return create_app(settings, book), book
 
 
 def csrf_of(page: str) -> str:

@@ -253,36 +253,15 @@ def cmd_show(args, env, book) -> int:
 def cmd_export(args, env, book) -> int:
     from ..gradebook import queries
     from ..gradebook.db import GradebookError
-    from ..gradebook.exports.gradescope import gradescope_results
-    from ..gradebook.exports.junit import junit_xml
-    from ..gradebook.exports.table import cohort_rows, write_csv
+    from ..gradebook.exports.cohort import Export, export_text
 
     if args.format == "gradescope" and args.candidate is None:
         raise GradebookError("--format gradescope writes one candidate's results.json: name them with --candidate")
+    spec = Export(args.format, policy=args.attempt, candidate=args.candidate, exercise=args.exercise,
+                  with_status=args.status, visibility=args.visibility)
     with book.reading() as session:
-        cohort = queries.cohort_named(session, args.cohort)
-        if args.candidate is not None:
-            queries.find_candidate(session, cohort, args.candidate)
-        if args.format == "csv":
-            exercises = [args.exercise] if args.exercise else queries.exercises(session, cohort)
-            people = [p for p in queries.candidates(session, cohort, args.attempt)
-                      if args.candidate is None or p.name == args.candidate]
-            header, rows = cohort_rows(people, exercises, with_status=args.status)
-        else:
-            counted = queries.counted_attempts(session, cohort, args.attempt, candidate=args.candidate,
-                                               exercise=args.exercise)
-            pairs = [(f"{a.candidate.name}/{a.assessment.exercise}", a.result) for a in counted]
-    if args.format == "csv":
-        return write_output(env, args.out, lambda handle: write_csv(handle, header, rows))
-    if not pairs:
-        raise GradebookError(f"nothing to export: no attempt in cohort {cohort.name!r}"
-                             + (f" for {args.candidate!r}" if args.candidate else "")
-                             + (f" on {args.exercise}" if args.exercise else ""))
-    if args.format == "junit":
-        data = junit_xml(pairs, name=cohort.name)
-        return write_output(env, args.out, lambda handle: handle.write(data.decode("utf-8")))
-    document = gradescope_results([result for _, result in pairs], visibility=args.visibility)
-    return write_output(env, args.out, lambda handle: handle.write(json.dumps(document, indent=2) + "\n"))
+        text = export_text(session, queries.cohort_named(session, args.cohort), spec)
+    return write_output(env, args.out, lambda handle: handle.write(text))
 
 
 def write_output(env, out: Path | None, write) -> int:

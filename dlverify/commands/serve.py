@@ -17,8 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
     p.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
     p.add_argument("--db", default=None, metavar="URL",
-                   help="database URL (default: $DLVERIFY_DB, else SQLite in ~/.local/share/dlverify/gradebook.db); "
-                        "postgresql+psycopg://user:pass@host/db for a shared one")
+                   help="the gradebook: an SQLite file or a database URL (default: $DLVERIFY_DB, else "
+                        "~/.local/share/dlverify/gradebook.db); postgresql://user:pass@host/db for a shared one")
     p.add_argument("--workers", type=int, default=1,
                    help="grading workers started beside the web process (0: run `dlverify serve-worker` "
                         "elsewhere); one keeps CPU timings honest")
@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_serve)
 
     w = sub.add_parser("serve-worker", help="a grading worker for `dlverify serve` (same database), on this or another machine")
-    w.add_argument("--db", default=None, metavar="URL", help="the database `dlverify serve` uses (default: $DLVERIFY_DB, else the local SQLite file)")
+    w.add_argument("--db", default=None, metavar="URL", help="the gradebook `dlverify serve` uses (default: $DLVERIFY_DB, else the local SQLite file)")
     w.add_argument("--ray", default=None, metavar="ADDRESS", help="send each grading to this Ray cluster")
     w.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where gradings run (as for grade)")
     w.add_argument("--sandbox", default="auto", choices=["auto", "local", "docker"], help="the sandbox (as for grade)")
@@ -44,25 +44,24 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _settings(args):
     from ..web.settings import Settings
 
-    return Settings(db_url=args.db or "", https_only=getattr(args, "https_only", False))
+    return Settings(https_only=getattr(args, "https_only", False))
 
 
-def _open(env, settings):
-    from sqlalchemy.exc import ArgumentError, OperationalError
-
-    from ..web.db import open_engine, session_factory
+def _open(env, args):
+    """The gradebook, open and migrated; None after one line saying why not."""
+    from ..gradebook.db import database_url, open_gradebook
+    from ..gradebook.errors import GradebookError
 
     try:
-        return session_factory(open_engine(settings.db_url))
-    except (ArgumentError, OperationalError, ModuleNotFoundError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        env.stderr.write(f"dlverify: --db {settings.db_url}: cannot open ({first})\n")
+        return open_gradebook(database_url(args.db, cwd=env.cwd))
+    except GradebookError as exc:
+        env.stderr.write(f"dlverify: {exc}\n")
         return None
 
 
-def _worker_options(args, db_url: str) -> list[str]:
+def _worker_options(args) -> list[str]:
     """The arguments of dlverify/web/worker.py's main(), from serve's or serve-worker's options."""
-    out = [db_url, "--device", args.device, "--sandbox", args.sandbox]
+    out = ["--device", args.device, "--sandbox", args.sandbox]
     if args.ray:
         out += ["--ray", args.ray]
     if args.no_throughput:
@@ -96,20 +95,23 @@ def cmd_serve(args, env) -> int:
         except OSError as exc:
             env.stderr.write(f"dlverify: cannot listen on {args.host}:{args.port} ({exc.strerror or exc})\n")
             return ExitCode.USAGE
-    settings = _settings(args)
-    sessions = _open(env, settings)
-    if sessions is None:
+    book = _open(env, args)
+    if book is None:
         return ExitCode.USAGE
-    password = ensure_staff(sessions, args.staff_email, os.environ.get("DLVERIFY_STAFF_PASSWORD"))
+    settings = _settings(args)
+    password = ensure_staff(book, args.staff_email, os.environ.get("DLVERIFY_STAFF_PASSWORD"))
     if password:
         env.stdout.write(f"first staff account: {args.staff_email}  password: {password}  (shown once)\n")
-    command = [sys.executable, "-m", "dlverify.web.worker", *_worker_options(args, settings.db_url)]
-    workers = [subprocess.Popen(command) for _ in range(args.workers)]
-    env.stdout.write(f"dlverify serve: http://{args.host}:{args.port}/  database {settings.db_url}  "
+    # The URL goes to the workers in their environment: on a command line `ps` shows its password.
+    worker_env = {**os.environ, "DLVERIFY_DB": book.url.render_as_string(hide_password=False)}
+    command = [sys.executable, "-m", "dlverify.web.worker", *_worker_options(args)]
+    workers = [subprocess.Popen(command, env=worker_env) for _ in range(args.workers)]
+    shown = book.url.render_as_string(hide_password=True)
+    env.stdout.write(f"dlverify serve: http://{args.host}:{args.port}/  gradebook {shown}  "
                      f"{len(workers)} grading worker(s){' on Ray ' + args.ray if args.ray else ''}\n")
     env.stdout.flush()
     try:
-        uvicorn.run(create_app(settings, sessions), host=args.host, port=args.port, log_level="warning")
+        uvicorn.run(create_app(settings, book), host=args.host, port=args.port, log_level="warning")
     finally:
         for worker in workers:
             worker.terminate()
@@ -126,7 +128,9 @@ def cmd_worker(args, env) -> int:
         return ExitCode.USAGE
     from ..web.worker import main
 
-    settings = _settings(args)
-    if _open(env, settings) is None:
+    book = _open(env, args)
+    if book is None:
         return ExitCode.USAGE
-    return main(_worker_options(args, settings.db_url))
+    os.environ["DLVERIFY_DB"] = book.url.render_as_string(hide_password=False)
+    book.close()
+    return main(_worker_options(args))

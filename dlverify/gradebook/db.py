@@ -7,7 +7,8 @@
     with book.reading() as session:
         ...
 
-A web app holds one Gradebook per process and takes a session per request.
+A web app holds one Gradebook per process and takes a session per request
+(book.session(write=...)), committing itself.
 
 SQLite: write-ahead log, foreign keys on, a 30 s busy timeout, and every writing
 transaction starts with BEGIN IMMEDIATE: it takes the write lock first, so two
@@ -110,6 +111,11 @@ class Gradebook:
     def reading(self) -> Iterator[Session]:
         with _failures(self.url), self._read() as session:
             yield session
+
+    def session(self, *, write: bool = False) -> Session:
+        """A session whose commits are its holder's (a web request, a grading worker). With
+        write=True each of its transactions takes SQLite's write lock when it begins."""
+        return (self._write if write else self._read)()
 
     def close(self) -> None:
         self.engine.dispose()

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from .db import GradebookError
 from .models import Answers, Assessment, Attempt, Candidate, Cohort, Verdict, utcnow
 
-SOURCES = ("grade", "grade-batch", "import", "verdict")
+SOURCES = ("grade", "grade-batch", "import", "verdict", "web")
 MAX_NAME = 300   # Candidate.name's width
 MAX_COHORT = 200
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import HTTPException
 from sqlalchemy import select
-from sqlalchemy.orm import sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
+from ..gradebook.db import Gradebook, database_url, open_gradebook
+from ..gradebook.models import Staff
 from . import candidate, staff
-from .db import open_engine, session_factory
-from .models import Staff
 from .pages import render, see_other
 from .security import RateLimit, hash_password
 from .settings import Settings
@@ -26,15 +25,18 @@ SECURITY_HEADERS = {
 }
 
 
-def create_app(settings: Settings, sessions: sessionmaker | None = None) -> FastAPI:
+def create_app(settings: Settings, book: Gradebook | None = None) -> FastAPI:
+    """The app on the gradebook (opened from settings.db_url unless given, migrated)."""
     app = FastAPI(title="dlverify", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
-    app.state.sessions = sessions or session_factory(open_engine(settings.db_url))
+    app.state.book = book or open_gradebook(database_url(settings.db_url or None))
     app.state.sign_in_limit = RateLimit(*settings.sign_in_limit)
 
     @app.middleware("http")
     async def database_and_headers(request: Request, call_next):
-        with app.state.sessions() as db:
+        # A page that only shows reads; a form's transaction takes SQLite's write lock at its
+        # start, so it never fails half-way when a grading worker writes at the same moment.
+        with app.state.book.session(write=request.method not in ("GET", "HEAD")) as db:
             request.state.db = db
             response = await call_next(request)
         for key, value in SECURITY_HEADERS.items():
@@ -63,16 +65,15 @@ def create_app(settings: Settings, sessions: sessionmaker | None = None) -> Fast
     return app
 
 
-def ensure_staff(sessions: sessionmaker, email: str, password: str | None) -> str | None:
+def ensure_staff(book: Gradebook, email: str, password: str | None) -> str | None:
     """Create a staff account when none exists yet; returns the password it was given."""
     import secrets
 
-    with sessions() as db:
+    with book.writing() as db:
         if db.scalars(select(Staff).limit(1)).first() is not None:
             return None
         password = password or secrets.token_urlsafe(12)
         db.add(Staff(email=email.strip().lower(), password_hash=hash_password(password)))
-        db.commit()
         return password
 
 

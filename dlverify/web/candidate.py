@@ -9,15 +9,15 @@ from pathlib import PurePath
 import nbformat
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from ..gradebook.models import Invite, Upload, utcnow
 from ..packs.handout import render_readme
 from ..packs.notebook import starter_notebook
 from ..packs.registry import get_exercise
 from ..verdict.answers import QUESTIONS
 from ..verdict.questionnaire import parse_input
 from . import reports, timebox
-from .models import Invite, Upload, utcnow
 from .pages import checked_form, current_invite, render, see_other
 from .security import token_hash
 
@@ -34,8 +34,11 @@ def take(request: Request, token: str):
         raise HTTPException(404, "this invitation link is not valid (mistyped, or expired); "
                                  "ask the team that sent it for a new one")
     if invite.first_visit_at is None and timebox.closed_reason(invite) is None:
-        invite.first_visit_at = utcnow()   # the time box starts now
-        db.commit()
+        # The time box starts now. A page view reads; this one write has a transaction of its own
+        # (and the WHERE keeps the first visit's time if two tabs open the link at once).
+        with request.app.state.book.writing() as w:
+            w.execute(update(Invite).where(Invite.id == invite.id, Invite.first_visit_at.is_(None))
+                      .values(first_visit_at=utcnow()))
     request.session.clear()
     request.session["invite"] = invite.id
     return see_other("/assessment")
@@ -188,6 +191,7 @@ async def hand_in(request: Request):
     await checked_form(request)
     if timebox.closed_reason(invite) is None:
         invite.finished_at = utcnow()
+        reports.settle(request.state.db, invite)   # now, unless an upload still waits to be graded
         request.state.db.commit()
     return see_other("/assessment")
 

@@ -10,7 +10,7 @@ from fastapi import HTTPException, Request
 from fastapi.responses import RedirectResponse
 from fastapi.templating import Jinja2Templates
 
-from .models import Invite, Staff, utcnow
+from ..gradebook.models import Invite, Staff, utcnow
 from .security import csrf_ok, csrf_token
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))  # autoescaped (.html)

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from typing import Any
+
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from .models import Upload, utcnow
+from ..gradebook import record
+from ..gradebook.models import Upload, utcnow
 
 MAX_TRIES = 3
 STALE_AFTER = timedelta(seconds=90)   # a worker beats every HEARTBEAT_SECONDS while it grades
@@ -43,15 +46,25 @@ def beat(session: Session, upload_id: int, worker: str) -> None:
 
 
 def finish(session: Session, upload_id: int, worker: str, *, state: str, status: str | None,
-           summary: str, result: dict | None) -> bool:
-    """Store a grading's outcome; False when the upload is no longer this worker's (it was
-    judged dead and re-queued meanwhile: the newer grading wins, this one is dropped)."""
+           summary: str, result: dict[str, Any] | None) -> bool:
+    """Store a grading's outcome, its result as an attempt in the candidate's cohort, in one
+    transaction; False when the upload is no longer this worker's (it was judged dead and
+    re-queued meanwhile: the newer grading wins, this one is dropped)."""
     changed = session.execute(
         update(Upload).where(Upload.id == upload_id, Upload.worker == worker, Upload.state == "running")
-        .values(state=state, status=status, summary=summary, result=result, heartbeat_at=utcnow())
+        .values(state=state, status=status, summary=summary, heartbeat_at=utcnow())
         .execution_options(synchronize_session=False))
+    if changed.rowcount != 1:
+        session.rollback()
+        return False
+    if result is not None:
+        upload = session.get(Upload, upload_id, populate_existing=True)
+        invite = upload.invite
+        recorded = record.record_attempt(session, invite.assessment.cohort, invite.candidate.name, result,
+                                         source="web", runner=worker)
+        upload.attempt_id = recorded.attempt.id
     session.commit()
-    return changed.rowcount == 1
+    return True
 
 
 def reap(session: Session, now=None) -> int:
@@ -75,5 +88,6 @@ def requeue(session: Session, upload: Upload) -> None:
     """Staff's re-grade: the same bytes graded again (a new secret seed, the current grader)."""
     upload.state, upload.tries, upload.worker = "queued", 0, None
     upload.status = upload.summary = None
-    upload.result = None
+    upload.attempt_id = None          # the attempt it recorded stays in the gradebook's history
+    upload.invite.verdict_at = None   # the verdict is recorded again on the new result
     session.commit()

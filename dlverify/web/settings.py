@@ -13,7 +13,7 @@ DEFAULT_HOME = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / 
 
 @dataclass
 class Settings:
-    db_url: str = ""
+    db_url: str = ""                        # "": the gradebook's default ($DLVERIFY_DB, else the SQLite file)
     secret_key: str = ""                    # signs session cookies; kept in the data folder by default
     data_dir: Path = DEFAULT_HOME
     max_upload_bytes: int = 1 << 20         # a submission is source code: 1 MiB is generous
@@ -26,8 +26,6 @@ class Settings:
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)
-        if not self.db_url:
-            self.db_url = os.environ.get("DLVERIFY_DB") or f"sqlite:///{self.data_dir / 'gradebook.db'}"
         if not self.secret_key:
             self.secret_key = os.environ.get("DLVERIFY_SECRET") or _stored_secret(self.data_dir)
 

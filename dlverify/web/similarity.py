@@ -10,7 +10,7 @@ import tempfile
 from dataclasses import dataclass
 
 from ..submission.read import SubmissionError, read_submission
-from .models import Assessment, Upload
+from ..gradebook.models import TimedAssessment, Upload
 
 K, WINDOW = 25, 1   # copydetect's defaults: 25-token k-grams, every fingerprint kept
 
@@ -48,7 +48,7 @@ def _marked(code: str, slices) -> str:
     return "".join(out)
 
 
-def pairs(assessment: Assessment, threshold: float) -> list[Pair]:
+def pairs(assessment: TimedAssessment, threshold: float) -> list[Pair]:
     import copydetect
 
     found = []

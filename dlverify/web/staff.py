@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 
-from ..batch.store import spreadsheet_cell
+from ..gradebook import record
+from ..gradebook.models import Invite, Staff, TimedAssessment, Upload, utcnow
 from ..packs.registry import EXERCISE_IDS, get_exercise
 from . import queue, reports, similarity
-from .models import Assessment, Invite, Staff, Upload, utcnow
 from .pages import checked_form, current_staff, render, see_other
 from .security import check_password, new_token, token_hash
 
@@ -54,8 +52,8 @@ async def sign_out(request: Request):
 def home(request: Request):
     staff = current_staff(request)
     db = request.state.db
-    rows = db.execute(select(Assessment, func.count(Invite.id)).outerjoin(Invite)
-                      .group_by(Assessment.id).order_by(Assessment.id.desc())).all()
+    rows = db.execute(select(TimedAssessment, func.count(Invite.id)).outerjoin(Invite)
+                      .group_by(TimedAssessment.id).order_by(TimedAssessment.id.desc())).all()
     return render(request, "staff_home.html", staff=staff, rows=rows)
 
 
@@ -84,7 +82,8 @@ async def new_assessment(request: Request):
     error = None
     try:
         minutes = int(str(form.get("minutes", "")))
-        due = datetime.strptime(str(form.get("due", "")), "%Y-%m-%d") + timedelta(hours=23, minutes=59)
+        due = (datetime.strptime(str(form.get("due", "")), "%Y-%m-%d").replace(tzinfo=timezone.utc)
+               + timedelta(hours=23, minutes=59))
     except ValueError:
         minutes, due = 0, None
         error = "the time box must be a whole number of minutes and the due date a date (YYYY-MM-DD)"
@@ -99,24 +98,30 @@ async def new_assessment(request: Request):
             error = "the time box must be between 10 minutes and 7 days"
         elif due < utcnow():
             error = "the due date has passed"
-    if error:
-        return render(request, "assessment_new.html", status_code=400, **choices, error=error, form=dict(form))
     db = request.state.db
-    assessment = Assessment(name=name, role=role, exercises=exercises, time_box_minutes=minutes,
-                            due_at=due, created_by=staff.id)
+    if not error:
+        # Its candidates, attempts and verdicts go into a cohort of its own, named as it is.
+        cohort, made = record.add_cohort(db, name, title=f"{role} assessment in the web app")
+        if not made:
+            error = f"the gradebook has a cohort named {name!r} already: choose another name"
+    if error:
+        db.rollback()
+        return render(request, "assessment_new.html", status_code=400, **choices, error=error, form=dict(form))
+    assessment = TimedAssessment(cohort_id=cohort.id, name=name, role=role, exercises=exercises,
+                                 time_box_minutes=minutes, due_at=due, created_by=staff.id)
     db.add(assessment)
     db.commit()
     return see_other(f"/staff/assessments/{assessment.id}")
 
 
-def _assessment(request: Request, assessment_id: int) -> Assessment:
-    assessment = request.state.db.get(Assessment, assessment_id)
+def _assessment(request: Request, assessment_id: int) -> TimedAssessment:
+    assessment = request.state.db.get(TimedAssessment, assessment_id)
     if assessment is None:
         raise HTTPException(404, "no such assessment")
     return assessment
 
 
-def _grid(assessment: Assessment) -> list[dict]:
+def _grid(assessment: TimedAssessment) -> list[dict]:
     rows = []
     for invite in assessment.invites:
         report, why = reports.build(invite)
@@ -145,11 +150,20 @@ async def invite(request: Request, assessment_id: int):
     settings = request.app.state.settings
     expires = min(assessment.due_at, utcnow() + settings.invite_valid)
     db = request.state.db
-    db.add(Invite(assessment_id=assessment.id, name=name, email=email, token_hash=token_hash(token),
-                  expires_at=expires, answers={}))
+    again = db.scalars(select(Invite).where(Invite.assessment_id == assessment.id,
+                                            func.lower(Invite.email) == email.lower())).first()
+    if again is not None:
+        # The same person again (a lost or expired link): a new link, the old one stops working;
+        # their answers, uploads and time box stay theirs.
+        again.token_hash, again.expires_at = token_hash(token), expires
+    else:
+        person = record.candidate(db, assessment.cohort, f"{name} <{email}>"[:record.MAX_NAME])
+        db.add(Invite(assessment_id=assessment.id, candidate_id=person.id, name=name, email=email,
+                      token_hash=token_hash(token), expires_at=expires, answers={}))
     db.commit()
     # Shown once, on the next page: only its hash is stored.
-    request.session["new_link"] = {"name": name, "url": str(request.base_url).rstrip("/") + f"/take/{token}"}
+    request.session["new_link"] = {"name": again.name if again else name, "replaced": again is not None,
+                                   "url": str(request.base_url).rstrip("/") + f"/take/{token}"}
     return see_other(f"/staff/assessments/{assessment.id}")
 
 
@@ -190,31 +204,45 @@ async def regrade(request: Request, upload_id: int):
     return see_other(f"/staff/candidates/{upload.invite_id}")
 
 
-@router.get("/assessments/{assessment_id}/export.csv")
-def export_csv(request: Request, assessment_id: int):
+EXPORTS = {"csv": "csv", "xml": "junit"}   # the download's suffix -> the gradebook's export format
+
+
+@router.get("/assessments/{assessment_id}/export.{suffix}")
+def export(request: Request, assessment_id: int, suffix: str):
+    """The assessment's cohort as the gradebook exports it (`dlverify gradebook export`): a CSV
+    row per candidate, or JUnit XML; each candidate's latest graded attempt per exercise."""
+    from ..gradebook.exports.cohort import MEDIA, Export
+
     current_staff(request)
     assessment = _assessment(request, assessment_id)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["name", "email"] + [f"{e} status" for e in assessment.exercises] +
-                    [f"{e} correctness" for e in assessment.exercises] + ["verdict", "match", "calibration"])
-    for row in _grid(assessment):
-        invite, report = row["invite"], row["report"]
-        graded = reports.latest_graded(invite)
-        statuses = [graded[e].status if e in graded else "" for e in assessment.exercises]
-        scores = [_correctness(graded.get(e)) for e in assessment.exercises]
-        verdict = [report["verdict"], report["match_percent"], report["calibration"]["percent"]] \
-            if report else ["", "", ""]
-        writer.writerow([spreadsheet_cell(invite.name), spreadsheet_cell(invite.email)] + statuses + scores + verdict)
-    name = f"assessment-{assessment.id}.csv"
-    return Response(out.getvalue(), media_type="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    if suffix not in EXPORTS:
+        raise HTTPException(404, "exports come as .csv or .xml (JUnit)")
+    fmt = EXPORTS[suffix]
+    text = _exported(request, assessment, Export(fmt, with_status=True))
+    return Response(text, media_type=MEDIA[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="assessment-{assessment.id}.{suffix}"'})
 
 
-def _correctness(upload: Upload | None):
-    if upload is None or not upload.result:
-        return ""
-    return upload.result.get("correctness_score", "")
+@router.get("/candidates/{invite_id}/results.json")
+def gradescope(request: Request, invite_id: int):
+    """One candidate's Gradescope results.json (a test per hidden case), as the CLI writes it."""
+    from ..gradebook.exports.cohort import MEDIA, Export
+
+    current_staff(request)
+    invite = _invite(request, invite_id)
+    text = _exported(request, invite.assessment, Export("gradescope", candidate=invite.candidate.name))
+    return Response(text, media_type=MEDIA["gradescope"],
+                    headers={"Content-Disposition": f'attachment; filename="results-{invite.id}.json"'})
+
+
+def _exported(request: Request, assessment: TimedAssessment, spec) -> str:
+    from ..gradebook.errors import GradebookError
+    from ..gradebook.exports.cohort import export_text
+
+    try:
+        return export_text(request.state.db, assessment.cohort, spec)
+    except GradebookError as exc:   # nothing graded yet: say so on a page, not as an empty file
+        raise HTTPException(404, str(exc)) from None
 
 
 @router.get("/assessments/{assessment_id}/similarity")

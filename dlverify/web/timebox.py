@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from .models import Invite, utcnow
+from ..gradebook.models import Invite, utcnow
 
 
 def ends_at(invite: Invite) -> datetime:

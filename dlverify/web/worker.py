@@ -9,14 +9,15 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 from typing import Any, Callable
 
-from sqlalchemy.orm import sessionmaker
-
 from ..batch.model import UNREADABLE, Options
+from ..gradebook.db import Gradebook
+from ..gradebook.errors import GradebookError
+from ..gradebook.models import Upload
 from ..outcome import Status
-from . import queue
-from .models import Upload
+from . import queue, reports
 
 Grader = Callable[[str, str, bytes], dict[str, Any]]   # (exercise, suffix, content) -> result dict
 
@@ -45,12 +46,15 @@ def ray_grader(address: str, options: Options) -> Grader:
         ray.get(task.remote(exercise, f"solution{suffix}", suffix, content, payload)))
 
 
-def grade_one(sessions: sessionmaker, upload: Upload, name: str, grader: Grader) -> None:
+SETTLE_EVERY = 10.0   # seconds between looks for verdicts that fell due while nobody graded
+
+
+def grade_one(book: Gradebook, upload: Upload, name: str, grader: Grader) -> None:
     stop = threading.Event()
 
     def heartbeat() -> None:
         while not stop.wait(queue.HEARTBEAT_SECONDS):
-            with sessions() as s:
+            with book.session(write=True) as s:
                 queue.beat(s, upload.id, name)
 
     beating = threading.Thread(target=heartbeat, daemon=True)
@@ -69,48 +73,60 @@ def grade_one(sessions: sessionmaker, upload: Upload, name: str, grader: Grader)
             outcome = dict(state="done", status="unreadable", summary=data[UNREADABLE], result=None)
         else:
             outcome = dict(state="done", status=data.get("status"), summary=data.get("summary", ""), result=data)
-    with sessions() as s:
-        queue.finish(s, upload.id, name, **outcome)
+    with book.session(write=True) as s:
+        try:
+            finished = queue.finish(s, upload.id, name, **outcome)
+        except GradebookError as exc:   # a result the gradebook refuses is the grader's fault
+            s.rollback()
+            finished = queue.finish(s, upload.id, name, state="error", status=Status.ERROR.value, result=None,
+                                    summary=f"the grader's result could not be recorded ({str(exc)[:300]})")
+        if finished:
+            reports.settle(s, s.get(Upload, upload.id).invite)   # the last grading of a closed assessment
+            s.commit()
 
 
-def run(sessions: sessionmaker, grader: Grader, *, once: bool = False, idle: float = 1.0,
+def run(book: Gradebook, grader: Grader, *, once: bool = False, idle: float = 1.0,
         stop: threading.Event | None = None) -> int:
     """Grade until stopped (or, with once=True, until the queue is empty). Returns how many."""
     name = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
     done = 0
     stop = stop or threading.Event()
+    settled_at = 0.0
     while not stop.is_set():
-        with sessions() as s:
+        with book.session(write=True) as s:
             queue.reap(s)
+            if time.monotonic() - settled_at > SETTLE_EVERY:
+                reports.settle_closed(s)
+                settled_at = time.monotonic()
             upload = queue.claim(s, name)
         if upload is None:
             if once:
                 return done
             stop.wait(idle)
             continue
-        grade_one(sessions, upload, name, grader)
+        grade_one(book, upload, name, grader)
         done += 1
     return done
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m dlverify.web.worker DB_URL [--ray ADDRESS]`: what `dlverify serve` starts."""
+    """`python -m dlverify.web.worker [--ray ADDRESS]`: what `dlverify serve` starts. The database
+    comes in $DLVERIFY_DB, never on the command line, where `ps` would show its password."""
     import argparse
 
-    from .db import open_engine, session_factory
+    from ..gradebook.db import database_url, open_gradebook
 
     p = argparse.ArgumentParser(prog="dlverify-web-worker")
-    p.add_argument("db")
     p.add_argument("--ray", default=None)
     p.add_argument("--device", default="auto")
     p.add_argument("--sandbox", default="auto")
     p.add_argument("--no-throughput", action="store_true")
     args = p.parse_args(argv)
     options = Options(device=args.device, sandbox=args.sandbox, throughput=not args.no_throughput)
-    sessions = session_factory(open_engine(args.db))
+    book = open_gradebook(database_url())
     grader = ray_grader(args.ray, options) if args.ray else local_grader(options)
     try:
-        run(sessions, grader)
+        run(book, grader)
     except KeyboardInterrupt:
         pass
     return 0
