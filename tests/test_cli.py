@@ -38,8 +38,9 @@ def test_start_notebook_is_a_valid_notebook(cli, tmp_path):
 
 
 def test_grade_reference_passes_and_writes_json(cli, tmp_path, backprop_reference, write):
-    sub = write("ref.py", backprop_reference)
-    run = cli("grade", "backprop_mlp", str(sub), "--json", "out/result.json", "--no-throughput")
+    write("ref.py", backprop_reference)
+    # Both paths relative: read from the command's working folder (not the test process's), like --json.
+    run = cli("grade", "backprop_mlp", "ref.py", "--json", "out/result.json", "--no-throughput")
     assert run.code == 0, run.out + run.err
     data = json.loads((tmp_path / "out" / "result.json").read_text())
     assert data["status"] == "passed" and data["exercise"] == "backprop_mlp"

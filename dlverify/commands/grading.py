@@ -121,6 +121,7 @@ def cmd_grade(args, env) -> int:
             env.stderr.write("dlverify: --sandbox docker: no Docker engine answers on this machine "
                              "(start one, or use --sandbox local)\n")
             return ExitCode.USAGE
+    submission = args.submission if args.submission.is_absolute() else env.cwd / args.submission
     book = None
     if args.record is not None:
         from .recording import recording
@@ -131,7 +132,7 @@ def cmd_grade(args, env) -> int:
         return ExitCode.USAGE
     try:
         with env.err_console.status(f"grading {markup(args.submission)} against {markup(args.exercise)}") as status:
-            result = grade(args.exercise, args.submission, device=args.device, sandbox=args.sandbox, gpu=args.gpu,
+            result = grade(args.exercise, submission, device=args.device, sandbox=args.sandbox, gpu=args.gpu,
                            throughput=not args.no_throughput, progress=lambda msg: status.update(msg))
         show_result(result, env.console, verbose=args.verbose)
         if args.json is not None:
