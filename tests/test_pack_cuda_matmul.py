@@ -174,8 +174,9 @@ def test_reference_kernel_compiles_for_sm_90(pack):
     assert result.ok, result.diagnostics
     assert [k.name for k in result.kernels] == ["matmul_kernel"]
     kernel = result.kernels[0]
-    assert kernel.spill_bytes == 0 and kernel.registers <= 255
-    assert kernel.shared_bytes == 4 * 16 * (128 + 2) + 4 * 16 * 128  # As (BK, BM + A_PAD) and Bs (BK, BN)
+    # 128 registers a thread at most: two blocks of 256 threads then share an SM's 64K registers
+    assert kernel.spill_bytes == 0 and kernel.registers <= 128
+    assert kernel.shared_bytes == 2 * (4 * 16 * (128 + 4) + 4 * 16 * 128)  # 2 buffers: As (BK, BM + A_PAD), Bs (BK, BN)
     assert "matmul_launch" in result.defined_symbols
 
 
@@ -311,6 +312,7 @@ EMULATION = r"""
 #include <algorithm>
 #include <barrier>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
@@ -319,6 +321,8 @@ EMULATION = r"""
 struct uint3 { unsigned x = 0, y = 0, z = 0; };
 struct dim3 { unsigned x, y, z; dim3(unsigned x_ = 1, unsigned y_ = 1, unsigned z_ = 1) : x(x_), y(y_), z(z_) {} };
 struct __half { _Float16 v; };
+struct alignas(16) float4 { float x, y, z, w; };
+inline float4 make_float4(float x, float y, float z, float w) { return float4{x, y, z, w}; }
 typedef void* cudaStream_t;
 thread_local uint3 threadIdx, blockIdx;
 dim3 blockDim, gridDim;
@@ -332,6 +336,7 @@ inline float __half2float(__half h) { return (float)h.v; }
 #define __launch_bounds__(...)
 #define __restrict__ __restrict
 #define __shared__ static  /* one block runs at a time: its threads share the function's statics */
+#define __align__(n) __attribute__((aligned(n)))
 template <class F> void emu_launch(dim3 grid, dim3 block, F kernel) {
     gridDim = grid; blockDim = block;
     const unsigned n = block.x * block.y * block.z;
@@ -353,7 +358,8 @@ template <class F> void emu_launch(dim3 grid, dim3 block, F kernel) {
 EMULATION_MAIN = r"""
 int main(int argc, char** argv) {
     const int M = atoi(argv[1]), N = atoi(argv[2]), K = atoi(argv[3]);
-    const size_t pad = 256 * (size_t)std::max({M, N, K});
+    // argv[4], when given, shifts every matrix by that many floats: 16-byte loads must then not be used
+    const size_t pad = 256 * (size_t)std::max({M, N, K}) + (argc > 4 ? atoi(argv[4]) : 0);
     std::mt19937 g(M + 7 * N + 13 * K);
     std::normal_distribution<float> d;
     std::vector<float> a(pad + (size_t)M * K + pad, NAN), b(pad + (size_t)K * N + pad, NAN);
@@ -371,8 +377,11 @@ int main(int argc, char** argv) {
     printf("%ld\n", bad);
 }
 """
-# (M, N, K); the last spans 2 x 3 tiles of 128, so that blockIdx.x > 0 (col0) is exercised too
-EMULATED_SHAPES = [(1, 1, 1), (17, 65, 33), (40, 30, 1), (129, 127, 255), (130, 300, 9)]
+# (M, N, K[, shift]); (130, 300, 9) spans 2 x 3 tiles of 128, so that blockIdx.x > 0 (col0) is
+# exercised too; K and N multiples of 4 take a kernel's 16-byte loads and stores (several steps of
+# K: double buffering), and the same shifted by one float must not (misaligned rows).
+EMULATED_SHAPES = [(1, 1, 1), (17, 65, 33), (40, 30, 1), (129, 127, 255), (130, 300, 9),
+                   (131, 260, 68), (131, 260, 68, 1), (4, 8, 4)]
 
 
 def _launches_as_calls(source: str) -> str:
@@ -392,11 +401,13 @@ def emulate(cxx: str, cuda_src: str, folder: Path) -> list[int]:
     folder.mkdir(exist_ok=True)
     body = _launches_as_calls(cuda_src.replace("#include <cuda_fp16.h>", ""))
     (folder / "emulated.cpp").write_text(EMULATION + body + EMULATION_MAIN, encoding="utf-8")
-    built = subprocess.run([cxx, "-std=c++20", "-O1", "-pthread", "-w", "emulated.cpp", "-o", "emulated"],
+    # -fsanitize=alignment: a 16-byte load from a misaligned address aborts here as it would fault on a GPU
+    built = subprocess.run([cxx, "-std=c++20", "-O1", "-pthread", "-w", "-fsanitize=alignment",
+                            "-fno-sanitize-recover=alignment", "emulated.cpp", "-o", "emulated"],
                            cwd=folder, capture_output=True, text=True, timeout=300)
     assert built.returncode == 0, built.stderr[-3000:]
-    return [int(subprocess.run([str(folder / "emulated"), str(m), str(n), str(k)], capture_output=True,
-                               text=True, timeout=300, check=True).stdout) for m, n, k in EMULATED_SHAPES]
+    return [int(subprocess.run([str(folder / "emulated"), *map(str, shape)], capture_output=True,
+                               text=True, timeout=300, check=True).stdout) for shape in EMULATED_SHAPES]
 
 
 @pytest.fixture(scope="module")
