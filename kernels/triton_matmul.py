@@ -132,15 +132,18 @@ def _config(m: int, n: int, k: int) -> dict:
       H100's 227 KiB; each loaded element is used 128 or 256 times.
     Medium: 128 x 128 x 64 with 4 stages: 128 KiB; more tiles, so an SM-filling grid
       from 2048 x 2048 up.
-    Skinny (M <= 64, e.g. a batch of tokens against a weight): a 128 x 256 tile would be
-      mostly padding; 64 x 128 x 64 tiles give more programs across N instead.
+    Skinny (M <= 64, a batch of tokens against a weight): reading b is the work, and a
+      128-row tile would be mostly padding. One row of tiles as tall as M (16 to 64), 64
+      columns wide: N / 64 programs (128 at N = 8192, about one per SM of an H100), each
+      streaming its columns of b in 128-deep steps.
     Small shapes (the CPU's, under the interpreter) take the smallest: its cost is per
     program and per loop step, and padding a 5 x 7 problem to 128 x 256 is wasted numpy.
     """
     if m * n <= 64 * 64:
         return dict(BLOCK_M=32, BLOCK_N=32, BLOCK_K=32, GROUP_M=4, num_warps=4, num_stages=2)
     if m <= 64:
-        return dict(BLOCK_M=64, BLOCK_N=128, BLOCK_K=64, GROUP_M=1, num_warps=4, num_stages=4)
+        return dict(BLOCK_M=min(64, max(16, triton.next_power_of_2(m))), BLOCK_N=64, BLOCK_K=128, GROUP_M=1,
+                    num_warps=4, num_stages=4)
     if m >= 4096 and n >= 4096:
         return dict(BLOCK_M=128, BLOCK_N=256, BLOCK_K=64, GROUP_M=8, num_warps=8, num_stages=3)
     return dict(BLOCK_M=128, BLOCK_N=128, BLOCK_K=64, GROUP_M=8, num_warps=4, num_stages=4)
@@ -193,15 +196,17 @@ def oracle(a: torch.Tensor, b: torch.Tensor, bias: torch.Tensor | None, activati
 
 
 def check(
-    shapes=((37, 29, 45), (1, 1, 1), (1, 70, 33), (70, 5, 129), (96, 80, 16)),
+    shapes=((37, 29, 45), (1, 1, 1), (1, 70, 33), (70, 5, 129), (96, 80, 16), (20, 300, 150)),
     dtypes=(torch.float16,),
     device: str | None = None,
 ) -> None:
-    """Compare with float64 on odd shapes (M, N, K), with a transposed B, a bias and each activation."""
+    """Compare with float64 on odd shapes (M, N, K) of every config class, with a transposed B,
+    a bias and each activation in turn."""
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     gen = torch.Generator().manual_seed(0)
     for dtype in dtypes:
-        for (m, n, k), activation in zip(shapes, (None, "relu", "gelu", "gelu", None)):
+        for i, (m, n, k) in enumerate(shapes):
+            activation = ACTIVATIONS[i % len(ACTIVATIONS)]
             a = torch.randn(m, k, generator=gen).to(dtype)
             b = torch.randn(n, k, generator=gen).to(dtype).t()      # (K, N), column-major: strides (1, K)
             bias = torch.randn(n, generator=gen).to(dtype) if activation else None

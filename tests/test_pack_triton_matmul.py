@@ -426,7 +426,9 @@ def test_reference_carries_the_kernel_file_verbatim(pack):
 
 
 def test_kernel_file_check_passes_on_odd_shapes(kernel_file, capsys):
-    shapes = ((37, 29, 45), (1, 1, 1), (1, 70, 33), (70, 5, 129), (96, 80, 16))
+    shapes = ((37, 29, 45), (1, 1, 1), (1, 70, 33), (70, 5, 129), (96, 80, 16), (20, 300, 150))
+    classes = {tuple(sorted(kernel_file._config(*shape).items())) for shape in shapes}
+    assert len(classes) == 3                  # small, skinny and medium tiles all run (large: GPU sizes)
     kernel_file.check(shapes=shapes, device="cpu")
     assert capsys.readouterr().out.count(" ok") == len(shapes)
 

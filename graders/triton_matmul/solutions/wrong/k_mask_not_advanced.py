@@ -1,4 +1,4 @@
-# WRONG(failed): the K mask compares the tile's offsets within the step (0..BLOCK_K) with K instead of k0 + offset, so the last step of a K that is not a multiple of BLOCK_K reads past the end of each row of a and of b
+# WRONG(failed|crashed): the K mask compares the step's own offsets (0..BLOCK_K) with K instead of k0 + offset, so the last step of a K that is not a multiple of BLOCK_K reads on into the next row of a and past the end of b (garbage, or a fault where that memory is not mapped)
 """Right when K <= BLOCK_K or K is a multiple of it; otherwise the last K step multiplies
 values from the next row of a (and past the end of b) into the sum."""
 
