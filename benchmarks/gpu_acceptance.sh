@@ -73,13 +73,14 @@ EOF
 step doctor "$py" -m dlverify.cli doctor --device cuda --gpu "$gpu" --sandbox local
 step gpu-tests "$py" -m pytest -q -s -n 0 -p no:cacheprovider -m gpu tests/
 step kernel-triton-softmax "$py" kernels/triton_softmax.py
+step kernel-triton-matmul "$py" kernels/triton_matmul.py
 step kernel-cuda-matmul "$py" kernels/cuda_matmul.py
 step benchmarks "$py" benchmarks/run.py --repeat 3
 step benchmarks-graded "$py" benchmarks/run.py --graded --out "$out/graded.json"
 step do-bench "$py" benchmarks/do_bench_agreement.py
 
 # The same submission graded twice: throughput within 2%.
-for exercise in triton_softmax attention mixed_precision cuda_matmul; do
+for exercise in triton_softmax triton_matmul attention mixed_precision cuda_matmul; do
     for attempt in 1 2; do
         step "grade-$exercise-$attempt" "$py" -m dlverify.cli grade "$exercise" "graders/$exercise/reference.py" \
             --device cuda --gpu "$gpu" --sandbox local --json "$out/grade-$exercise-$attempt.json"
@@ -89,7 +90,7 @@ done
 import json, sys
 from pathlib import Path
 out = Path(sys.argv[1])
-for exercise in ("triton_softmax", "attention", "mixed_precision", "cuda_matmul"):
+for exercise in ("triton_softmax", "triton_matmul", "attention", "mixed_precision", "cuda_matmul"):
     runs = []
     for attempt in (1, 2):
         path = out / f"grade-{exercise}-{attempt}.json"
