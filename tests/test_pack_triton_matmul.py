@@ -468,6 +468,30 @@ def test_kernel_runs_a_swizzled_grid_with_a_short_last_group(kernel_file):
                                atol=1e-2, rtol=1e-3)
 
 
+# --- the GPU timing path, simulated on the CPU -------------------------------------------
+
+def test_a_generated_bench_runs_under_the_rules_and_the_host_checks_it(tmp_path):
+    """The GPU bench's path end to end, with the CPU standing in (test_gpu_timing's simulation):
+    the worker makes each call's a, b, bias from seeds with the driver's bench_inputs, times the
+    reference's bench_call under the exercise's guards, digests the outputs; the host makes the
+    drawn calls' inputs again, checks them, times torch's baseline and computes the figures."""
+    from test_gpu_timing import Job, _generated_bench, _measure, _simulate
+    from dlverify.packs.loading import load_pack
+    from dlverify.packs.registry import get_exercise
+
+    pack = load_pack(get_exercise(EXERCISE))
+    params = {"M": 40, "N": 70, "K": 50, "dtype": "float16", "bias": True, "activation": "gelu", "scale_a": 0.1}
+    bench = _generated_bench(EXERCISE, params, calls=4)
+    job = Job(tmp_path, tmp_path / "job.json", tmp_path / "submission.py", [], [], [bench])
+    run = _simulate(tmp_path, EXERCISE, pack.reference_path, bench, "submission")
+    assert run["violations"] == []
+    setup = SimpleNamespace(pack=pack, bench=bench, job=job, sub=run, ref=run, folder=tmp_path)
+    figure, result = _measure(setup, run["run"])
+    assert result.cases == [], [c.message for c in result.cases]
+    case = figure.per_case[0]
+    assert case["flops"] == 2 * 40 * 70 * 50 and case["torch"] == "torch.addmm + F.gelu" and case["vs_torch"]
+
+
 # --- the GPU scoring entries ------------------------------------------------------------
 
 def test_workload_counts_2mnk_and_picks_the_roofline_side(pack):
