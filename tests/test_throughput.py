@@ -351,7 +351,7 @@ def test_speed_of_light_on_this_gpu(tmp_path):
 @pytest.mark.gpu
 @needs_gpu
 @pytest.mark.slow
-@pytest.mark.parametrize("exercise", ["triton_softmax", "attention", "mixed_precision", "cuda_matmul"])
+@pytest.mark.parametrize("exercise", ["triton_softmax", "triton_matmul", "attention", "mixed_precision", "cuda_matmul"])
 def test_reference_gets_gpu_figures(exercise):
     from dlverify.engine import grade
 

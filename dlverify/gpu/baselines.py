@@ -11,6 +11,8 @@ under the exercise's rules: using torch's fused kernels is the point.
     mixed_precision  the same training loop in float32 (no autocast, no scaler, TF32 off):
                      vs_torch is then the mixed-precision speed-up
     cuda_matmul      torch.matmul (cuBLAS SGEMM, TF32 off)
+    triton_matmul    torch.matmul, or torch.addmm with a bias (cuBLAS), then F.relu / F.gelu
+                     (tanh approximation) when the case has an activation
     backprop_mlp     torch autograd on the same float64 MLP (CPU)
 """
 
@@ -133,6 +135,27 @@ def _matmul(params: dict, device: str, ctx) -> Baseline:
     return Baseline("torch.matmul (TF32 off)", prepare, ieee_float32 if device == "cuda" else contextlib.nullcontext)
 
 
+def _triton_matmul(params: dict, device: str, ctx) -> Baseline:
+    import torch
+    import torch.nn.functional as F
+
+    activation = params.get("activation")
+    finish = {None: lambda c: c, "relu": F.relu, "gelu": lambda c: F.gelu(c, approximate="tanh")}[activation]
+
+    def prepare(inputs):
+        a, b, bias = inputs["a"], inputs["b"], inputs.get("bias")  # (M, K), (K, N), (N,) or None
+
+        def call():
+            # (M, K) @ (K, N) -> (M, N); addmm adds the bias in cuBLAS's epilogue
+            c = torch.matmul(a, b) if bias is None else torch.addmm(bias, a, b)
+            return finish(c)  # a second kernel, as torch runs it unfused
+
+        return _prepared(call, lambda c: {"c": c})
+
+    label = "torch.matmul" if not params.get("bias") else "torch.addmm"
+    return Baseline(label + (f" + F.{activation}" if activation else ""), prepare)
+
+
 def _backprop_mlp(params: dict, device: str, ctx) -> Baseline:
     import torch
     import torch.nn.functional as F
@@ -165,5 +188,6 @@ _BASELINES = {
     "attention": _attention,
     "mixed_precision": _mixed_precision,
     "cuda_matmul": _matmul,
+    "triton_matmul": _triton_matmul,
     "backprop_mlp": _backprop_mlp,
 }

@@ -63,6 +63,11 @@ RULES: dict[str, ScoreRule] = {
     # float32 without tensor cores: the SOL is cuBLAS SGEMM, so both parts measure the same thing
     "cuda_matmul": ScoreRule(sol_zero=0.10, sol_full=0.75, torch_zero=0.10, torch_full=0.75,
                              torch_is="torch.matmul (cuBLAS SGEMM, TF32 off)"),
+    # fp16/bf16 on tensor cores: the SOL is cuBLAS's own 8192^3 (the copy bandwidth for the skinny
+    # case); Triton's matmul tutorial publishes fp16 on a par with cuBLAS (ours: not measured yet).
+    # vs_torch counts torch's unfused epilogue, so a fused kernel may pass 1 on the gelu case
+    "triton_matmul": ScoreRule(sol_zero=0.20, sol_full=0.85, torch_zero=0.25, torch_full=0.90,
+                               torch_is="torch.matmul / addmm (cuBLAS) + F.relu / F.gelu"),
 }
 
 

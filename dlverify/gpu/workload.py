@@ -121,6 +121,23 @@ def _matmul(p: dict) -> Work:
                 shape=f"{m}x{n}x{k} float32")
 
 
+# Flops per byte below which a matmul is held against the copy bandwidth rather than the
+# tensor cores: every GPU in sol.DATASHEETS needs 150 or more (A100: 312 TFLOP/s over 2 TB/s)
+# to be compute-bound in fp16, so below 100 none is. Square benches are >1000; M = 16 is ~16.
+MATMUL_RIDGE = 100.0
+
+
+def _triton_matmul(p: dict) -> Work:
+    m, n, k, dtype = int(p["M"]), int(p["N"]), int(p["K"]), p["dtype"]
+    # a and b read once, c written once (and the bias read once); the bias and the activation
+    # add a few flops per element of c, left out beside 2 K
+    moved = ITEMSIZE[dtype] * (m * k + k * n + m * n + (n if p.get("bias") else 0))
+    flops = 2.0 * m * n * k
+    epilogue = " + bias" * bool(p.get("bias")) + (f" {p['activation']}" if p.get("activation") else "")
+    return Work(bytes=float(moved), flops=flops, bound="compute" if flops / moved >= MATMUL_RIDGE else "memory",
+                dtype=dtype, shape=f"{m}x{n}x{k} {dtype}{epilogue}")
+
+
 def _backprop_mlp(p: dict) -> Work:
     widths, n = [int(w) for w in p["widths"]], int(p["N"])
     layers = list(zip(widths[:-1], widths[1:]))
@@ -227,6 +244,7 @@ _WORK = {
     "mixed_precision": _mixed_precision,
     "optimizer": _optimizer,
     "cuda_matmul": _matmul,
+    "triton_matmul": _triton_matmul,
     "backprop_mlp": _backprop_mlp,
     "conv2d_backprop": _conv2d,
     "gnn": _gnn,

@@ -20,6 +20,7 @@ EXERCISE_IDS: tuple[str, ...] = (
     "mixed_precision",
     "optimizer",
     "triton_softmax",
+    "triton_matmul",
     "cuda_matmul",
 )
 
