@@ -72,6 +72,39 @@ def test_a_closed_assessment_waits_for_its_last_grading_before_the_verdict(tmp_p
         assert "backprop_mlp" in evidence
 
 
+def test_two_workers_settling_the_same_closed_assessment_record_one_verdict(tmp_path, db_url):
+    """Every worker looks for verdicts that fell due (settle_closed), and `serve --workers 2`
+    starts them together: the one that looks second, while the first has not yet committed,
+    must find the verdict taken, not record it again (PostgreSQL does not serialise them)."""
+    import threading
+    import time
+
+    app, book = make_app(tmp_path, db_url)
+    staff = signed_in(app)
+    ada = candidate(app, invite(staff, new_assessment(staff, minutes=10)))
+    answer_everything(ada)
+    with book.session(write=True) as db:
+        db.get(Invite, 1).first_visit_at = utcnow() - timedelta(minutes=11)   # her time box ended
+        db.commit()
+    first = book.session(write=True)
+    assert reports.settle(first, first.get(Invite, 1))   # recorded, not yet committed
+    settled = []
+
+    def second_worker():
+        with book.session(write=True) as db:
+            settled.append(reports.settle_closed(db))
+
+    other = threading.Thread(target=second_worker)
+    other.start()
+    time.sleep(0.5)              # it has read the invitation (SQLite: it waits for the lock instead)
+    first.commit()
+    first.close()
+    other.join(timeout=60)
+    assert settled == [0]
+    with book.session() as db:
+        assert db.query(Verdict).count() == 1 and db.get(Invite, 1).verdict_at is not None
+
+
 def test_inviting_the_same_email_again_gives_a_new_link_to_the_same_candidate(tmp_path):
     app, book = make_app(tmp_path)
     staff = signed_in(app)
