@@ -127,6 +127,29 @@ def test_inviting_the_same_email_again_gives_a_new_link_to_the_same_candidate(tm
         assert db.query(Invite).count() == 1 and db.query(Candidate).count() == 1
 
 
+def test_long_names_keep_two_people_apart_and_a_clash_is_one_line(tmp_path):
+    """A candidate is `Name <email>`, at most Candidate.name's 300 characters: two people with
+    200-character names and emails that differ late are still two candidates (the email is kept
+    whole), and a name that clashes with another invitation's is refused in words, never a 500."""
+    app, book = make_app(tmp_path)
+    staff = signed_in(app)
+    aid = new_assessment(staff)
+    long_name, local = "N" * 200, "x" * 120
+    invite(staff, aid, long_name, local + "1@example.com")
+    invite(staff, aid, long_name, local + "2@example.com")
+    with book.session() as db:
+        names = sorted(i.candidate.name for i in db.query(Invite))
+        assert len(set(names)) == 2 and all(len(n) <= 300 for n in names)
+        assert names[0].endswith(f"<{local}1@example.com>") and names[1].endswith(f"<{local}2@example.com>")
+    invite(staff, aid, "Ada <b@example.com>", "c@example.com")
+    page = staff.get(f"/staff/assessments/{aid}")
+    clash = staff.post(f"/staff/assessments/{aid}/invite", data={"csrf": csrf_of(page.text), "name": "Ada",
+                                                                 "email": "b@example.com> <c@example.com"})
+    assert clash.status_code == 400 and "already" in html.unescape(clash.text)
+    with book.session() as db:
+        assert db.query(Invite).count() == 3
+
+
 def test_an_assessment_named_like_an_existing_cohort_is_refused_in_one_line(tmp_path, cli):
     app, book = make_app(tmp_path)
     db = str(tmp_path / "web.db")
