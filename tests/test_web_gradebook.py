@@ -238,3 +238,42 @@ def test_a_database_from_the_first_release_is_carried_over_whole(db_url):
             assert db.query(Staff).order_by(Staff.id.desc()).first().id == 2
     finally:
         book.close()
+
+
+def test_first_release_names_at_their_widths_are_carried_over_within_the_gradebooks(db_url):
+    """The first release kept names of 200 and emails of 254 characters; `Name <email>` and a
+    renamed cohort must fit Candidate.name (300) and Cohort.name (200): PostgreSQL refused the
+    whole migration, and SQLite kept names the gradebook then refused to record under."""
+    url = database_url(db_url)
+    engine = sa.create_engine(url)
+    metadata = sa.MetaData()
+    _first_release_tables(metadata)
+    metadata.create_all(engine)
+    now = utcnow().replace(tzinfo=None)
+    name, email = "N" * 200, "e" * 242 + "@example.com"
+    t = metadata.tables
+    with engine.begin() as c:
+        c.execute(t["web_staff"].insert(), [{"id": 1, "email": "s@example.com", "password_hash": "h", "created_at": now}])
+        c.execute(t["web_assessment"].insert(), [
+            {"id": i, "name": name, "role": "engineer", "exercises": ["backprop_mlp"], "time_box_minutes": 90,
+             "due_at": now + timedelta(days=2), "created_by": 1, "created_at": now} for i in (1, 2)])
+        c.execute(t["web_invite"].insert(), [
+            {"id": i, "assessment_id": 1, "name": name, "email": email, "token_hash": f"h{i}", "answers": {},
+             "expires_at": now + timedelta(days=1), "answered": False, "created_at": now} for i in (1, 2)])
+    engine.dispose()
+
+    book = open_gradebook(url)
+    try:
+        with book.session(write=True) as db:
+            cohorts = [a.cohort.name for a in db.query(TimedAssessment).order_by(TimedAssessment.id)]
+            people = [i.candidate.name for i in db.query(Invite).order_by(Invite.id)]
+            assert cohorts[0] == name and len(set(cohorts)) == 2 and all(len(c) <= 200 for c in cohorts)
+            assert len(set(people)) == 2 and all(len(p) <= 300 and f"<{email}>" in p for p in people)
+            # and the gradebook records under them (a graded upload, a verdict)
+            from dlverify.gradebook import record
+
+            cohort = db.get(Invite, 2).assessment.cohort
+            record.record_attempt(db, cohort, people[1], make_result("backprop_mlp", ["passed"]), source="web")
+            db.commit()
+    finally:
+        book.close()
