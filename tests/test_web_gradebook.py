@@ -240,7 +240,7 @@ def test_a_database_from_the_first_release_is_carried_over_whole(db_url):
         book.close()
 
 
-def test_first_release_names_at_their_widths_are_carried_over_within_the_gradebooks(db_url):
+def test_first_release_names_at_their_widths_and_a_nul_are_carried_over_within_the_gradebooks(db_url):
     """The first release kept names of 200 and emails of 254 characters; `Name <email>` and a
     renamed cohort must fit Candidate.name (300) and Cohort.name (200): PostgreSQL refused the
     whole migration, and SQLite kept names the gradebook then refused to record under."""
@@ -258,7 +258,8 @@ def test_first_release_names_at_their_widths_are_carried_over_within_the_gradebo
             {"id": i, "name": name, "role": "engineer", "exercises": ["backprop_mlp"], "time_box_minutes": 90,
              "due_at": now + timedelta(days=2), "created_by": 1, "created_at": now} for i in (1, 2)])
         c.execute(t["web_invite"].insert(), [
-            {"id": i, "assessment_id": 1, "name": name, "email": email, "token_hash": f"h{i}", "answers": {},
+            {"id": i, "assessment_id": 1, "name": name, "email": email, "token_hash": f"h{i}",
+             "answers": {"goals": {"location": "Oslo\x00"}},   # PostgreSQL's JSON took a NUL, its JSONB does not
              "expires_at": now + timedelta(days=1), "answered": False, "created_at": now} for i in (1, 2)])
     engine.dispose()
 
@@ -269,6 +270,7 @@ def test_first_release_names_at_their_widths_are_carried_over_within_the_gradebo
             people = [i.candidate.name for i in db.query(Invite).order_by(Invite.id)]
             assert cohorts[0] == name and len(set(cohorts)) == 2 and all(len(c) <= 200 for c in cohorts)
             assert len(set(people)) == 2 and all(len(p) <= 300 and f"<{email}>" in p for p in people)
+            assert db.get(Invite, 1).answers == {"goals": {"location": "Oslo\ufffd"}}
             # and the gradebook records under them (a graded upload, a verdict)
             from dlverify.gradebook import record
 

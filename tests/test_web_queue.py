@@ -258,3 +258,20 @@ def test_a_form_still_arriving_never_holds_the_write_lock_a_worker_needs(tmp_pat
     failure, status = asyncio.run(scenario())
     assert failure is None, failure
     assert status == 303
+
+
+def test_a_submission_that_prints_nul_or_a_lone_surrogate_is_graded_and_the_worker_goes_on(tmp_path, db_url):
+    """`raise ValueError("\\x00")` or `"\\ud800"` puts that character in the result's messages and
+    summary: no text column takes a lone surrogate (UTF-8 has none) and PostgreSQL takes no NUL.
+    The grading is recorded with U+FFFD in their place; the worker must not die on it."""
+    _, book = _db(tmp_path, 2, db_url)
+    odd = "raised: ValueError: bad\x00value\ud800"
+    results = iter([make_result("backprop_mlp", ["passed", "failed"], summary="1/2; " + odd, messages={1: odd}),
+                    make_result("backprop_mlp", ["passed"])])
+    assert worker.run(book, lambda e, s, c: next(results), once=True) == 2
+    with book.session() as db:
+        first, second = db.get(Upload, 1), db.get(Upload, 2)
+        assert (first.state, first.status, second.state) == ("done", "failed", "done")
+        assert first.summary == "1/2; raised: ValueError: bad\ufffdvalue\ufffd"
+        assert first.result["cases"][1]["message"] == "raised: ValueError: bad\ufffdvalue\ufffd"
+        assert first.attempt.summary == first.summary

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select, update
 
 from ..gradebook.models import Invite, Upload, utcnow
+from ..gradebook.record import storable
 from ..packs.handout import render_readme
 from ..packs.notebook import starter_notebook
 from ..packs.registry import get_exercise
@@ -150,7 +151,7 @@ async def upload(request: Request, exercise_id: str):
     file = form.get("file")
     if file is None or not hasattr(file, "read") or not file.filename:
         raise HTTPException(400, "choose a .py or .ipynb file to upload")
-    name = PurePath(file.filename).name[:200]
+    name = PurePath(storable(file.filename)).name[:200]
     suffix = PurePath(name).suffix.lower()
     content_type = (file.content_type or "").split(";")[0].strip().lower()
     if suffix not in SUFFIXES:

@@ -127,7 +127,7 @@ def _insert(bind, table: str, values: dict, meta: sa.MetaData) -> int:
 
 def _carry_over(bind, legacy: dict[str, list[dict]]) -> None:
     """The first release's rows, linked to cohorts, candidates and attempts."""
-    from dlverify.gradebook.record import attempt_columns, canonical_digest
+    from dlverify.gradebook.record import attempt_columns, canonical_digest, storable
 
     meta = sa.MetaData()
 
@@ -156,11 +156,12 @@ def _carry_over(bind, legacy: dict[str, list[dict]]) -> None:
         names.add((cohort, name))
         person = insert("candidates", {"cohort_id": cohort, "name": name, "created_at": now})
         person_of[row["id"]] = (cohort, person)
-        insert("web_invite", {**row, "answers": _json(row["answers"]) or {}, "candidate_id": person,
+        # storable: PostgreSQL's JSON took a NUL, its JSONB does not
+        insert("web_invite", {**row, "answers": storable(_json(row["answers"]) or {}), "candidate_id": person,
                               "answered": bool(row["answered"]), "verdict_at": None})
     tasks: dict[tuple[int, str], int] = {}
     for row in legacy.get("web_upload", []):
-        result = _json(row.get("result"))
+        result = storable(_json(row.get("result")))
         attempt = None
         if isinstance(result, dict) and row["state"] == "done" and result.get("exercise") == row["exercise"]:
             cohort, person = person_of[row["invite_id"]]
