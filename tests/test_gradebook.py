@@ -113,6 +113,29 @@ def test_a_result_that_is_not_a_grader_result_is_refused_by_name(book):
             record_attempt(session, cohort, "x", {**make_result(), "correctness_score": "high"}, source="grade")
 
 
+def test_nul_and_lone_surrogates_in_a_result_answers_or_report_are_stored_as_replacement_characters(book):
+    """A submission's own text (an exception message, its output) reaches the result: a lone
+    surrogate encodes to no UTF-8 (no backend stores it) and PostgreSQL keeps no NUL. Recorded
+    with U+FFFD in their place, and the same result twice is still one attempt."""
+    from dlverify.gradebook.record import record_answers, record_verdict
+
+    odd = "bad\x00value\ud800"
+    result = make_result(summary="0/1; " + odd, messages={0: odd}, cases=["failed"])
+    with book.writing() as session:
+        cohort, _ = add_cohort(session, "fall")
+        attempt = record_attempt(session, cohort, "alice", result, source="grade").attempt
+        assert not record_attempt(session, cohort, "alice", result, source="import").created
+        answers = record_answers(session, cohort, "alice", {"goals": {"location": odd}}, "d" * 64)
+        verdict = record_verdict(session, cohort, "alice", {"role": "engineer", "verdict": "no_match",
+                                                             "match_percent": 0.0, "note": odd}, answers)
+    with book.reading() as session:
+        stored = session.get(Attempt, attempt.id)
+        assert stored.summary == "0/1; bad\ufffdvalue\ufffd"
+        assert stored.result["cases"][0]["message"] == "bad\ufffdvalue\ufffd"
+        assert session.get(type(answers), answers.id).answers["goals"]["location"] == "bad\ufffdvalue\ufffd"
+        assert session.get(type(verdict), verdict.id).report["note"] == "bad\ufffdvalue\ufffd"
+
+
 def _record(book, cohort: str, name: str, result: dict) -> int:
     with book.writing() as session:
         return record_attempt(session, find_cohort(session, cohort), name, result, source="grade").attempt.id

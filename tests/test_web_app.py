@@ -251,3 +251,24 @@ def test_similar_submissions_are_shown_as_pairs_with_the_matching_regions(web):
                sorted(p.name for p in (ROOT / "graders/backprop_mlp/solutions/correct").glob("*.py"))[0]).read_bytes())
     page = staff.get(f"/staff/assessments/{aid}/similarity").text
     assert "Ada and Bob" in page and "<mark>" in page
+
+
+def test_a_nul_typed_into_any_form_is_stored_as_text_on_every_backend(tmp_path, db_url):
+    """PostgreSQL keeps no NUL in text or JSONB: a name, an answer or a file name carrying one was
+    a 500 there (the answer a candidate's, the file name a candidate's)."""
+    app, book = make_app(tmp_path, db_url)
+    staff = signed_in(app)
+    aid = new_assessment(staff, name="Spring\x00 hiring")
+    ada = candidate(app, invite(staff, aid, "Ada\x00", "ada@example.com"))
+    page = ada.get("/assessment/questions/1")
+    saved = ada.post("/assessment/questions/1", data={"csrf": csrf_of(page.text), "degree": "phd",
+                                                      "major": "physics\x00", "coursework": "optics\x00, ml"})
+    assert saved.status_code == 200
+    assert upload(ada, "backprop_mlp", REFERENCE, name="sol\x00ution.py").status_code == 200
+    with book.session() as db:
+        invited = db.query(Invite).one()
+        education = invited.answers["education"]
+        stored = [invited.name, invited.candidate.name, invited.assessment.cohort.name, invited.assessment.name,
+                  db.query(Upload).one().filename, education["major"], *education["coursework"]]
+        assert not [text for text in stored if "\x00" in text]
+        assert education["major"].startswith("physics") and invited.name.startswith("Ada")

@@ -72,6 +72,39 @@ def test_a_closed_assessment_waits_for_its_last_grading_before_the_verdict(tmp_p
         assert "backprop_mlp" in evidence
 
 
+def test_two_workers_settling_the_same_closed_assessment_record_one_verdict(tmp_path, db_url):
+    """Every worker looks for verdicts that fell due (settle_closed), and `serve --workers 2`
+    starts them together: the one that looks second, while the first has not yet committed,
+    must find the verdict taken, not record it again (PostgreSQL does not serialise them)."""
+    import threading
+    import time
+
+    app, book = make_app(tmp_path, db_url)
+    staff = signed_in(app)
+    ada = candidate(app, invite(staff, new_assessment(staff, minutes=10)))
+    answer_everything(ada)
+    with book.session(write=True) as db:
+        db.get(Invite, 1).first_visit_at = utcnow() - timedelta(minutes=11)   # her time box ended
+        db.commit()
+    first = book.session(write=True)
+    assert reports.settle(first, first.get(Invite, 1))   # recorded, not yet committed
+    settled = []
+
+    def second_worker():
+        with book.session(write=True) as db:
+            settled.append(reports.settle_closed(db))
+
+    other = threading.Thread(target=second_worker)
+    other.start()
+    time.sleep(0.5)              # it has read the invitation (SQLite: it waits for the lock instead)
+    first.commit()
+    first.close()
+    other.join(timeout=60)
+    assert settled == [0]
+    with book.session() as db:
+        assert db.query(Verdict).count() == 1 and db.get(Invite, 1).verdict_at is not None
+
+
 def test_inviting_the_same_email_again_gives_a_new_link_to_the_same_candidate(tmp_path):
     app, book = make_app(tmp_path)
     staff = signed_in(app)
@@ -92,6 +125,29 @@ def test_inviting_the_same_email_again_gives_a_new_link_to_the_same_candidate(tm
     assert "solution.py" in again.get("/assessment/uploads/1").text   # her upload is still hers
     with book.session() as db:
         assert db.query(Invite).count() == 1 and db.query(Candidate).count() == 1
+
+
+def test_long_names_keep_two_people_apart_and_a_clash_is_one_line(tmp_path):
+    """A candidate is `Name <email>`, at most Candidate.name's 300 characters: two people with
+    200-character names and emails that differ late are still two candidates (the email is kept
+    whole), and a name that clashes with another invitation's is refused in words, never a 500."""
+    app, book = make_app(tmp_path)
+    staff = signed_in(app)
+    aid = new_assessment(staff)
+    long_name, local = "N" * 200, "x" * 120
+    invite(staff, aid, long_name, local + "1@example.com")
+    invite(staff, aid, long_name, local + "2@example.com")
+    with book.session() as db:
+        names = sorted(i.candidate.name for i in db.query(Invite))
+        assert len(set(names)) == 2 and all(len(n) <= 300 for n in names)
+        assert names[0].endswith(f"<{local}1@example.com>") and names[1].endswith(f"<{local}2@example.com>")
+    invite(staff, aid, "Ada <b@example.com>", "c@example.com")
+    page = staff.get(f"/staff/assessments/{aid}")
+    clash = staff.post(f"/staff/assessments/{aid}/invite", data={"csrf": csrf_of(page.text), "name": "Ada",
+                                                                 "email": "b@example.com> <c@example.com"})
+    assert clash.status_code == 400 and "already" in html.unescape(clash.text)
+    with book.session() as db:
+        assert db.query(Invite).count() == 3
 
 
 def test_an_assessment_named_like_an_existing_cohort_is_refused_in_one_line(tmp_path, cli):
@@ -180,5 +236,46 @@ def test_a_database_from_the_first_release_is_carried_over_whole(db_url):
             db.add(Staff(email="new@example.com", password_hash="h"))
             db.commit()
             assert db.query(Staff).order_by(Staff.id.desc()).first().id == 2
+    finally:
+        book.close()
+
+
+def test_first_release_names_at_their_widths_and_a_nul_are_carried_over_within_the_gradebooks(db_url):
+    """The first release kept names of 200 and emails of 254 characters; `Name <email>` and a
+    renamed cohort must fit Candidate.name (300) and Cohort.name (200): PostgreSQL refused the
+    whole migration, and SQLite kept names the gradebook then refused to record under."""
+    url = database_url(db_url)
+    engine = sa.create_engine(url)
+    metadata = sa.MetaData()
+    _first_release_tables(metadata)
+    metadata.create_all(engine)
+    now = utcnow().replace(tzinfo=None)
+    name, email = "N" * 200, "e" * 242 + "@example.com"
+    t = metadata.tables
+    with engine.begin() as c:
+        c.execute(t["web_staff"].insert(), [{"id": 1, "email": "s@example.com", "password_hash": "h", "created_at": now}])
+        c.execute(t["web_assessment"].insert(), [
+            {"id": i, "name": name, "role": "engineer", "exercises": ["backprop_mlp"], "time_box_minutes": 90,
+             "due_at": now + timedelta(days=2), "created_by": 1, "created_at": now} for i in (1, 2)])
+        c.execute(t["web_invite"].insert(), [
+            {"id": i, "assessment_id": 1, "name": name, "email": email, "token_hash": f"h{i}",
+             "answers": {"goals": {"location": "Oslo\x00"}},   # PostgreSQL's JSON took a NUL, its JSONB does not
+             "expires_at": now + timedelta(days=1), "answered": False, "created_at": now} for i in (1, 2)])
+    engine.dispose()
+
+    book = open_gradebook(url)
+    try:
+        with book.session(write=True) as db:
+            cohorts = [a.cohort.name for a in db.query(TimedAssessment).order_by(TimedAssessment.id)]
+            people = [i.candidate.name for i in db.query(Invite).order_by(Invite.id)]
+            assert cohorts[0] == name and len(set(cohorts)) == 2 and all(len(c) <= 200 for c in cohorts)
+            assert len(set(people)) == 2 and all(len(p) <= 300 and f"<{email}>" in p for p in people)
+            assert db.get(Invite, 1).answers == {"goals": {"location": "Oslo\ufffd"}}
+            # and the gradebook records under them (a graded upload, a verdict)
+            from dlverify.gradebook import record
+
+            cohort = db.get(Invite, 2).assessment.cohort
+            record.record_attempt(db, cohort, people[1], make_result("backprop_mlp", ["passed"]), source="web")
+            db.commit()
     finally:
         book.close()

@@ -196,3 +196,82 @@ def test_a_result_the_gradebook_refuses_is_a_grader_error_and_a_good_one_is_an_a
         assert (good.state, good.status) == ("done", "passed")
         assert (good.attempt.source, good.attempt.candidate.name) == ("web", "n <e@example.com>")
         assert good.result["exercise"] == "backprop_mlp"
+
+
+def _trickled(kind: str, csrf: str) -> tuple[str, dict, bytes]:
+    """(path, headers, body) of a candidate's form: an upload, or an answer."""
+    if kind == "answer":
+        body = f"csrf={csrf}&degree=phd&major=physics&coursework=optics".encode()
+        return "/assessment/questions/1", {"content-type": "application/x-www-form-urlencoded"}, body
+    b = "trickle"
+    body = (f"--{b}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n"
+            f"--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"solution.py\"\r\n"
+            f"Content-Type: text/x-python\r\n\r\nx = 1\n\r\n--{b}--\r\n").encode()
+    return "/assessment/exercises/backprop_mlp/upload", {"content-type": f"multipart/form-data; boundary={b}"}, body
+
+
+@pytest.mark.parametrize("kind", ["upload", "answer"])
+def test_a_form_still_arriving_never_holds_the_write_lock_a_worker_needs(tmp_path, monkeypatch, kind):
+    """A candidate's POST on a slow link (or one that trickles on purpose) must not keep SQLite's
+    write lock while its body arrives: the workers would fail "database is locked" (and the
+    event loop, blocked by the next POST waiting for that lock, would stop the body arriving)."""
+    import asyncio
+
+    import httpx
+
+    from dlverify.gradebook import db as gradebook_db
+    from web_helpers import candidate, csrf_of, invite, make_app, new_assessment, signed_in
+
+    monkeypatch.setattr(gradebook_db, "BUSY_TIMEOUT_S", 1)   # the 30 s wait, shortened
+    app, book = make_app(tmp_path)
+    staff = signed_in(app)
+    ada = candidate(app, invite(staff, new_assessment(staff)))
+    path, headers, body = _trickled(kind, csrf_of(ada.get("/assessment/questions/1").text))
+    headers["content-length"] = str(len(body))
+
+    def worker_writes() -> str | None:
+        try:
+            with book.session(write=True) as s:
+                queue.reap(s)                      # what a worker does between gradings
+        except Exception as exc:
+            return str(exc)
+        return None
+
+    async def scenario():
+        started, go_on = asyncio.Event(), asyncio.Event()
+
+        async def trickle():
+            yield body[:20]
+            started.set()
+            await go_on.wait()
+            yield body[20:]
+
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver",
+                                     cookies=dict(ada.cookies)) as client:
+            sending = asyncio.create_task(client.post(path, content=trickle(), headers=headers))
+            await started.wait()
+            await asyncio.sleep(0.2)               # the handler has run up to the body it waits for
+            failure = await asyncio.to_thread(worker_writes)
+            go_on.set()
+            return failure, (await sending).status_code
+
+    failure, status = asyncio.run(scenario())
+    assert failure is None, failure
+    assert status == 303
+
+
+def test_a_submission_that_prints_nul_or_a_lone_surrogate_is_graded_and_the_worker_goes_on(tmp_path, db_url):
+    """`raise ValueError("\\x00")` or `"\\ud800"` puts that character in the result's messages and
+    summary: no text column takes a lone surrogate (UTF-8 has none) and PostgreSQL takes no NUL.
+    The grading is recorded with U+FFFD in their place; the worker must not die on it."""
+    _, book = _db(tmp_path, 2, db_url)
+    odd = "raised: ValueError: bad\x00value\ud800"
+    results = iter([make_result("backprop_mlp", ["passed", "failed"], summary="1/2; " + odd, messages={1: odd}),
+                    make_result("backprop_mlp", ["passed"])])
+    assert worker.run(book, lambda e, s, c: next(results), once=True) == 2
+    with book.session() as db:
+        first, second = db.get(Upload, 1), db.get(Upload, 2)
+        assert (first.state, first.status, second.state) == ("done", "failed", "done")
+        assert first.summary == "1/2; raised: ValueError: bad\ufffdvalue\ufffd"
+        assert first.result["cases"][1]["message"] == "raised: ValueError: bad\ufffdvalue\ufffd"
+        assert first.attempt.summary == first.summary

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -28,8 +29,24 @@ MAX_NAME = 300   # Candidate.name's width
 MAX_COHORT = 200
 
 
+# What no backend keeps as text: NUL (PostgreSQL's text and JSONB refuse it) and lone surrogates
+# (UTF-8 has none). A submission's own text (an exception message, its output) reaches results.
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
 class UnknownCohort(GradebookError):
     pass
+
+
+def storable(value: Any) -> Any:
+    """A JSON document (or a string) with U+FFFD for each character no backend can store."""
+    if isinstance(value, str):
+        return UNSTORABLE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {storable(key): storable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [storable(item) for item in value]
+    return value
 
 
 def _insert_ignoring(session: Session, model: type, values: dict[str, Any], keys: tuple[str, ...]):
@@ -154,6 +171,7 @@ def record_attempt(session: Session, cohort: Cohort, candidate_name: str, result
     """One graded submission into the cohort, as an attempt of `candidate_name` (made if new)."""
     if source not in SOURCES:
         raise ValueError(f"source must be one of {SOURCES}, not {source!r}")
+    result = storable(result)
     check_result(result, f"result of {candidate_name}")
     person = candidate(session, cohort, candidate_name)
     task = assessment(session, cohort, result["exercise"])
@@ -167,14 +185,16 @@ def record_attempt(session: Session, cohort: Cohort, candidate_name: str, result
 def record_answers(session: Session, cohort: Cohort, candidate_name: str, answers: dict[str, Any],
                    sha256: str) -> Answers:
     person = candidate(session, cohort, candidate_name)
-    return _insert_ignoring(session, Answers, {"candidate_id": person.id, "sha256": sha256, "answers": answers,
-                                               "recorded_at": utcnow()}, ("candidate_id", "sha256"))[0]
+    return _insert_ignoring(session, Answers, {"candidate_id": person.id, "sha256": sha256,
+                                               "answers": storable(answers), "recorded_at": utcnow()},
+                            ("candidate_id", "sha256"))[0]
 
 
 def record_verdict(session: Session, cohort: Cohort, candidate_name: str, report: dict[str, Any],
                    answers: Answers | None = None) -> Verdict:
     """A verdict report (dlverify.verdict/1) for the candidate; every verdict given is kept."""
     person = candidate(session, cohort, candidate_name)
+    report = storable(report)
     calibration = report.get("calibration") or {}
     verdict = Verdict(candidate_id=person.id, answers_id=answers.id if answers is not None else None,
                       role=str(report["role"]), verdict=str(report["verdict"]),

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select, update
 
 from ..gradebook.models import Invite, Upload, utcnow
+from ..gradebook.record import storable
 from ..packs.handout import render_readme
 from ..packs.notebook import starter_notebook
 from ..packs.registry import get_exercise
@@ -83,8 +84,8 @@ def _shown(field, value) -> str:
 
 @router.post("/assessment/questions/{number}")
 async def answer(request: Request, number: int):
+    form = await checked_form(request)   # the body first: see upload()
     invite = current_invite(request)
-    form = await checked_form(request)
     question = _question(number)
     closed = timebox.closed_reason(invite)
     if closed:
@@ -139,20 +140,18 @@ def starter(request: Request, exercise_id: str, kind: str):
 
 @router.post("/assessment/exercises/{exercise_id}/upload")
 async def upload(request: Request, exercise_id: str):
-    invite = current_invite(request)
-    exercise = _exercise(invite, exercise_id)
+    # Everything the candidate sends is read before the first query: a form's transaction holds
+    # SQLite's write lock from that query on, and must never wait on the candidate's connection
+    # (the grading workers would fail "database is locked"). Nor may it span an await.
     cap = request.app.state.settings.max_upload_bytes
     length = request.headers.get("content-length")
     if length is None or not length.isdigit() or int(length) > cap + 64 * 1024:
         raise HTTPException(413, f"uploads are limited to {cap // 1024} KiB")
     form = await checked_form(request)
-    closed = timebox.closed_reason(invite)
-    if closed:
-        raise HTTPException(403, f"uploads are closed: {closed}")
     file = form.get("file")
     if file is None or not hasattr(file, "read") or not file.filename:
         raise HTTPException(400, "choose a .py or .ipynb file to upload")
-    name = PurePath(file.filename).name[:200]
+    name = PurePath(storable(file.filename)).name[:200]
     suffix = PurePath(name).suffix.lower()
     content_type = (file.content_type or "").split(";")[0].strip().lower()
     if suffix not in SUFFIXES:
@@ -168,6 +167,11 @@ async def upload(request: Request, exercise_id: str):
         content.decode("utf-8")
     except UnicodeDecodeError:
         raise HTTPException(400, f"{name!r} is not UTF-8 text") from None
+    invite = current_invite(request)
+    exercise = _exercise(invite, exercise_id)
+    closed = timebox.closed_reason(invite)
+    if closed:
+        raise HTTPException(403, f"uploads are closed: {closed}")
     db = request.state.db
     row = Upload(invite_id=invite.id, exercise=exercise.id, filename=name, suffix=suffix, content=content,
                  sha256=hashlib.sha256(content).hexdigest(), state="queued")
@@ -187,8 +191,8 @@ def upload_page(request: Request, upload_id: int):
 
 @router.post("/assessment/hand-in")
 async def hand_in(request: Request):
+    await checked_form(request)   # the body first: see upload()
     invite = current_invite(request)
-    await checked_form(request)
     if timebox.closed_reason(invite) is None:
         invite.finished_at = utcnow()
         reports.settle(request.state.db, invite)   # now, unless an upload still waits to be graded

@@ -9,8 +9,10 @@ from typing import Any
 from fastapi import HTTPException, Request
 from fastapi.responses import RedirectResponse
 from fastapi.templating import Jinja2Templates
+from starlette.datastructures import FormData
 
 from ..gradebook.models import Invite, Staff, utcnow
+from ..gradebook.record import storable
 from .security import csrf_ok, csrf_token
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))  # autoescaped (.html)
@@ -46,7 +48,8 @@ async def checked_form(request: Request):
     form = await request.form()
     if not csrf_ok(request.session, form.get("csrf")):
         raise HTTPException(403, "this form has expired or did not come from this site; reload the page and try again")
-    return form
+    # A NUL is nothing a person types, and PostgreSQL keeps none in text or JSONB: U+FFFD instead.
+    return FormData([(key, storable(value) if isinstance(value, str) else value) for key, value in form.multi_items()])
 
 
 def current_staff(request: Request) -> Staff:

@@ -52,7 +52,7 @@ def finish(session: Session, upload_id: int, worker: str, *, state: str, status:
     re-queued meanwhile: the newer grading wins, this one is dropped)."""
     changed = session.execute(
         update(Upload).where(Upload.id == upload_id, Upload.worker == worker, Upload.state == "running")
-        .values(state=state, status=status, summary=summary, heartbeat_at=utcnow())
+        .values(state=state, status=status, summary=record.storable(summary), heartbeat_at=utcnow())
         .execution_options(synchronize_session=False))
     if changed.rowcount != 1:
         session.rollback()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ..gradebook import record
@@ -61,11 +61,16 @@ def settle(session: Session, invite: Invite) -> bool:
     report, _why = build(invite)
     if report is None:
         return False   # no verdict to give (an unfinished questionnaire): the dashboard says why
+    # Taken with one conditional UPDATE, as the queue's claim: of two workers settling it at once
+    # (PostgreSQL runs them side by side), the second waits for the first and then finds it taken.
+    taken = session.execute(update(Invite).where(Invite.id == invite.id, Invite.verdict_at.is_(None))
+                            .values(verdict_at=utcnow()))
+    if taken.rowcount != 1:
+        return False
     answers = Answers.from_dict(invite.answers)
     cohort, name = invite.assessment.cohort, invite.candidate.name
     stored = record.record_answers(session, cohort, name, answers.to_dict(), answers_digest(answers))
     record.record_verdict(session, cohort, name, report, stored)
-    invite.verdict_at = utcnow()
     return True
 
 

@@ -157,7 +157,11 @@ async def invite(request: Request, assessment_id: int):
         # their answers, uploads and time box stay theirs.
         again.token_hash, again.expires_at = token_hash(token), expires
     else:
-        person = record.candidate(db, assessment.cohort, f"{name} <{email}>"[:record.MAX_NAME])
+        # The email whole (it tells two people apart); the name shortened to fit Candidate.name.
+        person = record.candidate(db, assessment.cohort, f"{name[:record.MAX_NAME - len(email) - 3]} <{email}>")
+        if db.scalars(select(Invite.id).where(Invite.candidate_id == person.id)).first() is not None:
+            raise HTTPException(400, f"another invitation is already the gradebook's candidate {person.name!r}: "
+                                     "check the name and email")
         db.add(Invite(assessment_id=assessment.id, candidate_id=person.id, name=name, email=email,
                       token_hash=token_hash(token), expires_at=expires, answers={}))
     db.commit()

@@ -24,6 +24,7 @@ depends_on = None
 
 Document = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 TABLES = ("web_staff", "web_assessment", "web_invite", "web_upload")   # parents first
+MAX_NAME, MAX_COHORT = 300, 200   # Candidate.name's and Cohort.name's widths
 
 
 def upgrade() -> None:
@@ -106,6 +107,11 @@ def _rows(bind, table: str) -> list[dict]:
     return [dict(r) for r in bind.execute(sa.select(t).order_by(t.c.id)).mappings()]
 
 
+def _fitted(head: str, tail: str, width: int) -> str:
+    """head + tail in `width` characters, head shortened."""
+    return head[:max(0, width - len(tail))] + tail
+
+
 def _json(value):
     import json
 
@@ -121,7 +127,7 @@ def _insert(bind, table: str, values: dict, meta: sa.MetaData) -> int:
 
 def _carry_over(bind, legacy: dict[str, list[dict]]) -> None:
     """The first release's rows, linked to cohorts, candidates and attempts."""
-    from dlverify.gradebook.record import attempt_columns, canonical_digest
+    from dlverify.gradebook.record import attempt_columns, canonical_digest, storable
 
     meta = sa.MetaData()
 
@@ -134,7 +140,7 @@ def _carry_over(bind, legacy: dict[str, list[dict]]) -> None:
         insert("web_staff", row)
     cohort_of: dict[int, int] = {}
     for row in legacy.get("web_assessment", []):
-        name = row["name"] if row["name"] not in taken else f"{row['name']} (web {row['id']})"
+        name = row["name"] if row["name"] not in taken else _fitted(row["name"], f" (web {row['id']})", MAX_COHORT)
         taken.add(name)
         cohort_of[row["id"]] = insert("cohorts", {"name": name, "title": "", "created_at": now})
         insert("web_assessment", {**row, "exercises": _json(row["exercises"]), "cohort_id": cohort_of[row["id"]]})
@@ -142,17 +148,20 @@ def _carry_over(bind, legacy: dict[str, list[dict]]) -> None:
     names: set[tuple[int, str]] = set()
     for row in legacy.get("web_invite", []):
         cohort = cohort_of[row["assessment_id"]]
-        name = f"{row['name']} <{row['email']}>"
+        # The email whole (it tells people apart), the name shortened: a name of 200 and an
+        # email of 254 characters fit no candidate otherwise.
+        name = _fitted(row["name"], f" <{row['email']}>", MAX_NAME)
         if (cohort, name) in names:
-            name = f"{name} #{row['id']}"
+            name = _fitted(row["name"], f" <{row['email']}> #{row['id']}", MAX_NAME)
         names.add((cohort, name))
         person = insert("candidates", {"cohort_id": cohort, "name": name, "created_at": now})
         person_of[row["id"]] = (cohort, person)
-        insert("web_invite", {**row, "answers": _json(row["answers"]) or {}, "candidate_id": person,
+        # storable: PostgreSQL's JSON took a NUL, its JSONB does not
+        insert("web_invite", {**row, "answers": storable(_json(row["answers"]) or {}), "candidate_id": person,
                               "answered": bool(row["answered"]), "verdict_at": None})
     tasks: dict[tuple[int, str], int] = {}
     for row in legacy.get("web_upload", []):
-        result = _json(row.get("result"))
+        result = storable(_json(row.get("result")))
         attempt = None
         if isinstance(result, dict) and row["state"] == "done" and result.get("exercise") == row["exercise"]:
             cohort, person = person_of[row["invite_id"]]
