@@ -279,3 +279,50 @@ def test_first_release_names_at_their_widths_and_a_nul_are_carried_over_within_t
             db.commit()
     finally:
         book.close()
+
+
+def test_a_candidate_sees_their_report_after_the_due_date_but_a_link_never_opened_has_expired(tmp_path):
+    """The report shows once the assessment closes, and the due date closes it: the link that
+    started an assessment still opens it afterwards (for REPORT_DAYS), one never used does not."""
+    from fastapi.testclient import TestClient
+
+    app, book = make_app(tmp_path)
+    staff = signed_in(app)
+    aid = new_assessment(staff)
+    started = invite(staff, aid, "Ada", "ada@example.com")
+    unused = invite(staff, aid, "Bob", "bob@example.com")
+    ada = candidate(app, started)
+    answer_everything(ada)
+    with book.session(write=True) as db:
+        past = utcnow() - timedelta(minutes=1)
+        db.get(TimedAssessment, aid).due_at = past
+        for row in db.query(Invite):
+            row.expires_at = past
+        db.commit()
+    assert ada.get("/assessment/report").status_code == 200              # her session, after the due date
+    again = TestClient(app, follow_redirects=True)
+    assert again.get("/take/" + started.rsplit("/", 1)[1]).status_code == 200   # her link, a new browser
+    assert "closed" in again.get("/assessment").text
+    assert TestClient(app).get("/take/" + unused.rsplit("/", 1)[1]).status_code == 404
+    with book.session(write=True) as db:
+        db.get(TimedAssessment, aid).due_at = utcnow() - reports_window() - timedelta(minutes=1)
+        db.commit()
+    assert ada.get("/assessment/report").status_code == 403               # long after: the link is gone
+
+
+def reports_window():
+    from dlverify.web.timebox import REPORT_DAYS
+
+    return REPORT_DAYS
+
+
+def test_the_csv_export_has_a_column_for_every_exercise_of_the_assessment(tmp_path):
+    app, book = make_app(tmp_path)
+    staff = signed_in(app)
+    aid = new_assessment(staff, exercises=("backprop_mlp", "attention"))
+    ada = candidate(app, invite(staff, aid))
+    upload(ada, "backprop_mlp", b"x = 1\n")
+    _grade_all(book, "passed")
+    header = staff.get(f"/staff/assessments/{aid}/export.csv").text.splitlines()[0]
+    assert header == ("candidate,backprop_mlp,backprop_mlp_status,attention,attention_status,"
+                      "verdict,match_percent")

@@ -275,3 +275,51 @@ def test_a_submission_that_prints_nul_or_a_lone_surrogate_is_graded_and_the_work
         assert first.summary == "1/2; raised: ValueError: bad\ufffdvalue\ufffd"
         assert first.result["cases"][1]["message"] == "raised: ValueError: bad\ufffdvalue\ufffd"
         assert first.attempt.summary == first.summary
+
+
+def test_a_database_that_stops_answering_is_waited_for_not_the_end_of_the_worker(tmp_path, monkeypatch, capsys):
+    """`serve` never restarts a worker: one that exited on a database hiccup would leave the queue
+    unserved. It says so in one line and tries again; the upload is graded once it answers."""
+    from sqlalchemy.exc import OperationalError
+
+    _, book = _db(tmp_path, 1)
+    real_reap, calls = queue.reap, []
+
+    def flaky_reap(session, now=None):
+        calls.append(1)
+        if len(calls) <= 2:
+            raise OperationalError("SELECT", {}, Exception("database is locked"))
+        return real_reap(session, now)
+
+    monkeypatch.setattr(queue, "reap", flaky_reap)
+    monkeypatch.setattr(worker, "MAX_BACKOFF", 0.01)
+    assert worker.run(book, lambda e, s, c: make_result(e, ["passed"]), once=True, idle=0.0) == 1
+    err = capsys.readouterr().err
+    assert err.count("the gradebook did not answer (database is locked); trying again") == 2
+    with book.session() as db:
+        assert db.get(Upload, 1).state == "done"
+
+
+def test_a_missed_heartbeat_is_survived(tmp_path, monkeypatch, capsys):
+    from sqlalchemy.exc import OperationalError
+
+    _, book = _db(tmp_path, 1)
+    monkeypatch.setattr(queue, "HEARTBEAT_SECONDS", 0.05)
+    real_beat, beats = queue.beat, []
+
+    def flaky_beat(session, upload_id, name):
+        beats.append(1)
+        if len(beats) == 1:
+            raise OperationalError("UPDATE", {}, Exception("server closed the connection"))
+        real_beat(session, upload_id, name)
+
+    monkeypatch.setattr(queue, "beat", flaky_beat)
+
+    def slow(exercise, suffix, content):
+        time.sleep(0.4)
+        return make_result(exercise, ["passed"])
+
+    worker.run(book, slow, once=True)
+    assert len(beats) >= 3 and "a heartbeat did not reach the gradebook" in capsys.readouterr().err
+    with book.session() as db:
+        assert db.get(Upload, 1).status == "passed"

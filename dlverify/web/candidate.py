@@ -31,7 +31,7 @@ SUFFIXES = {".py": ("text/x-python", "text/plain", "application/x-python-code", 
 def take(request: Request, token: str):
     db = request.state.db
     invite = db.scalars(select(Invite).where(Invite.token_hash == token_hash(token))).first()
-    if invite is None or invite.expires_at < utcnow():
+    if invite is None or not timebox.link_open(invite):
         raise HTTPException(404, "this invitation link is not valid (mistyped, or expired); "
                                  "ask the team that sent it for a new one")
     if invite.first_visit_at is None and timebox.closed_reason(invite) is None:

@@ -13,6 +13,7 @@ from starlette.datastructures import FormData
 
 from ..gradebook.models import Invite, Staff, utcnow
 from ..gradebook.record import storable
+from . import timebox
 from .security import csrf_ok, csrf_token
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))  # autoescaped (.html)
@@ -70,6 +71,6 @@ def current_invite(request: Request) -> Invite:
     invite = db.get(Invite, invite_id) if isinstance(invite_id, int) else None
     if invite is None:
         raise HTTPException(403, "open the link from your invitation to start or continue your assessment")
-    if invite.expires_at < utcnow():
+    if not timebox.link_open(invite):
         raise HTTPException(403, "this invitation has expired; ask the team that sent it for a new one")
     return invite

@@ -222,7 +222,7 @@ def export(request: Request, assessment_id: int, suffix: str):
     if suffix not in EXPORTS:
         raise HTTPException(404, "exports come as .csv or .xml (JUnit)")
     fmt = EXPORTS[suffix]
-    text = _exported(request, assessment, Export(fmt, with_status=True))
+    text = _exported(request, assessment, Export(fmt, with_status=True, exercises=tuple(assessment.exercises)))
     return Response(text, media_type=MEDIA[fmt],
                     headers={"Content-Disposition": f'attachment; filename="assessment-{assessment.id}.{suffix}"'})
 

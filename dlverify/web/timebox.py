@@ -31,3 +31,16 @@ def closed_reason(invite: Invite, now: datetime | None = None) -> str | None:
 def minutes_left(invite: Invite, now: datetime | None = None) -> int:
     left = (ends_at(invite) - (now or utcnow())).total_seconds()
     return max(0, int(left // 60))
+
+
+REPORT_DAYS = timedelta(days=30)   # how long a started assessment's link still opens its report
+
+
+def link_open(invite: Invite, now: datetime | None = None) -> bool:
+    """Whether the invitation still lets its candidate in: until it expires, and, once they have
+    started, until REPORT_DAYS after the due date (the report shows only after the close, and
+    the due date closes it). A link never opened stays expired."""
+    now = now or utcnow()
+    if now <= invite.expires_at:
+        return True
+    return invite.first_visit_at is not None and now < invite.assessment.due_at + REPORT_DAYS

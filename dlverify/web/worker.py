@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import threading
 import time
 from typing import Any, Callable
+
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from ..batch.model import UNREADABLE, Options
 from ..gradebook.db import Gradebook
@@ -47,6 +50,21 @@ def ray_grader(address: str, options: Options) -> Grader:
 
 
 SETTLE_EVERY = 10.0   # seconds between looks for verdicts that fell due while nobody graded
+MAX_BACKOFF = 30.0    # seconds between tries while the database does not answer
+# The database went away, restarted or stayed locked past its busy timeout: the worker says so
+# and tries again; it never exits on it (nobody would restart it), and no upload is lost (one it
+# was grading is re-queued once its heartbeat is stale).
+DB_ERRORS = (OperationalError, InterfaceError)
+
+
+def _say(message: str) -> None:
+    sys.stderr.write(f"dlverify serve-worker: {message}\n")
+    sys.stderr.flush()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def grade_one(book: Gradebook, upload: Upload, name: str, grader: Grader) -> None:
@@ -54,8 +72,11 @@ def grade_one(book: Gradebook, upload: Upload, name: str, grader: Grader) -> Non
 
     def heartbeat() -> None:
         while not stop.wait(queue.HEARTBEAT_SECONDS):
-            with book.session(write=True) as s:
-                queue.beat(s, upload.id, name)
+            try:
+                with book.session(write=True) as s:
+                    queue.beat(s, upload.id, name)
+            except DB_ERRORS as exc:   # a missed beat; the next one may land (STALE_AFTER spans several)
+                _say(f"upload {upload.id}: a heartbeat did not reach the gradebook ({_first_line(exc)})")
 
     beating = threading.Thread(target=heartbeat, daemon=True)
     beating.start()
@@ -73,32 +94,47 @@ def grade_one(book: Gradebook, upload: Upload, name: str, grader: Grader) -> Non
             outcome = dict(state="done", status="unreadable", summary=data[UNREADABLE], result=None)
         else:
             outcome = dict(state="done", status=data.get("status"), summary=data.get("summary", ""), result=data)
-    with book.session(write=True) as s:
-        try:
-            finished = queue.finish(s, upload.id, name, **outcome)
-        except GradebookError as exc:   # a result the gradebook refuses is the grader's fault
-            s.rollback()
-            finished = queue.finish(s, upload.id, name, state="error", status=Status.ERROR.value, result=None,
-                                    summary=f"the grader's result could not be recorded ({str(exc)[:300]})")
-        if finished:
-            reports.settle(s, s.get(Upload, upload.id).invite)   # the last grading of a closed assessment
-            s.commit()
+    try:
+        with book.session(write=True) as s:
+            try:
+                finished = queue.finish(s, upload.id, name, **outcome)
+            except GradebookError as exc:   # a result the gradebook refuses is the grader's fault
+                s.rollback()
+                finished = queue.finish(s, upload.id, name, state="error", status=Status.ERROR.value,
+                                        result=None,
+                                        summary=f"the grader's result could not be recorded ({str(exc)[:300]})")
+            if finished:
+                reports.settle(s, s.get(Upload, upload.id).invite)   # the last grading of a closed assessment
+                s.commit()
+    except DB_ERRORS as exc:
+        _say(f"upload {upload.id}: its grading could not be stored ({_first_line(exc)}); it goes back to the "
+             "queue once its heartbeat is stale")
 
 
 def run(book: Gradebook, grader: Grader, *, once: bool = False, idle: float = 1.0,
         stop: threading.Event | None = None) -> int:
     """Grade until stopped (or, with once=True, until the queue is empty). Returns how many."""
-    name = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+    # Upload.worker holds 120 characters: the host name gives way, the pid and thread stay whole.
+    tail = f":{os.getpid()}:{threading.get_ident()}"
+    name = socket.gethostname()[:120 - len(tail)] + tail
     done = 0
     stop = stop or threading.Event()
     settled_at = 0.0
+    backoff = max(idle, 0.5)
     while not stop.is_set():
-        with book.session(write=True) as s:
-            queue.reap(s)
-            if time.monotonic() - settled_at > SETTLE_EVERY:
-                reports.settle_closed(s)
-                settled_at = time.monotonic()
-            upload = queue.claim(s, name)
+        try:
+            with book.session(write=True) as s:
+                queue.reap(s)
+                if time.monotonic() - settled_at > SETTLE_EVERY:
+                    reports.settle_closed(s)
+                    settled_at = time.monotonic()
+                upload = queue.claim(s, name)
+        except DB_ERRORS as exc:
+            _say(f"the gradebook did not answer ({_first_line(exc)}); trying again in {backoff:.0f} s")
+            stop.wait(backoff)
+            backoff = min(2 * backoff, MAX_BACKOFF)
+            continue
+        backoff = max(idle, 0.5)
         if upload is None:
             if once:
                 return done

@@ -23,6 +23,7 @@ class Export:
     policy: str = "latest"
     candidate: str | None = None
     exercise: str | None = None
+    exercises: tuple[str, ...] | None = None   # csv: these columns (default: every exercise with an attempt)
     with_status: bool = False          # csv: a status column after each exercise
     visibility: str = "visible"        # gradescope: when students see each test
 
@@ -40,7 +41,8 @@ def export_text(session: Session, cohort: Cohort, spec: Export) -> str:
     if spec.candidate is not None:
         queries.find_candidate(session, cohort, spec.candidate)
     if spec.format == "csv":
-        exercises = [spec.exercise] if spec.exercise else queries.exercises(session, cohort)
+        exercises = ([spec.exercise] if spec.exercise else list(spec.exercises) if spec.exercises
+                     else queries.exercises(session, cohort))
         people = [p for p in queries.candidates(session, cohort, spec.policy)
                   if spec.candidate is None or p.name == spec.candidate]
         header, rows = cohort_rows(people, exercises, with_status=spec.with_status)
