@@ -21,6 +21,7 @@ EXERCISE_IDS: tuple[str, ...] = (
     "optimizer",
     "triton_softmax",
     "cuda_matmul",
+    "flash_attention",
 )
 
 
