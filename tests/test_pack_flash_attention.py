@@ -287,11 +287,8 @@ def test_bench_inputs_match_make_inputs(pack, driver):
 
 # --- the memory rule ----------------------------------------------------------------------
 
-def test_budget_is_sixteen_padded_inputs():
-    from dlverify.packs.loading import load_module_from_path
-
-    drv = load_module_from_path("_t_fa_driver", paths.sandbox_dir() / "drivers" / "flash_attention.py")
-    assert drv.alloc_budget({"B": 2, "H": 3, "Lq": 100, "Lk": 129, "D": 32}) == 16 * 2 * 3 * 256 * 32
+def test_budget_is_sixteen_padded_inputs(driver):
+    assert driver.alloc_budget({"B": 2, "H": 3, "Lq": 100, "Lk": 129, "D": 32}) == 16 * 2 * 3 * 256 * 32
 
 
 def test_materialised_scores_are_a_memory_error_even_when_caught(driver):
