@@ -1,8 +1,8 @@
 # WRONG(failed): causal mask aligned bottom-right (key j <= i + Lk - Lq), not top-left as SDPA
 """flash_attention, known wrong: the causal mask is aligned bottom-right, the convention of
 the flash-attn library since 2.1 and of decoding against a KV cache (query i sees keys up to
-i + Lk - Lq). The same as top-left when
-Lq == Lk; the contract's top-left alignment differs whenever Lq != Lk."""
+i + Lk - Lq). The same as top-left when Lq == Lk; the contract's top-left alignment differs
+whenever Lq != Lk."""
 
 import torch
 import triton
