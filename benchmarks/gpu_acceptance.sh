@@ -100,7 +100,7 @@ print(subprocess.run(["nvidia-smi", "--query-gpu=driver_version,name", "--format
 EOF
 
 # GPU packs: each reference graded in the sandbox (once first, again for the 2% repeatability).
-gpu_packs=(triton_softmax triton_matmul attention mixed_precision cuda_matmul)
+gpu_packs=(triton_softmax triton_matmul flash_attention attention mixed_precision cuda_matmul)
 grade() {  # grade STEP EXERCISE ATTEMPT
     step "$1" "$py" -m dlverify.cli grade "$2" "graders/$2/reference.py" \
         --device cuda --gpu "$gpu" --sandbox local --json "$out/grade-$2-$3.json"
@@ -111,6 +111,7 @@ for exercise in "${gpu_packs[@]}"; do grade "grade-$exercise" "$exercise" 1; don
 step gpu-tests "$py" -m pytest -q -s -n 0 -p no:cacheprovider -m gpu tests/
 step kernel-triton-softmax "$py" kernels/triton_softmax.py
 step kernel-triton-matmul "$py" kernels/triton_matmul.py
+step kernel-flash-attention "$py" kernels/flash_attention.py
 step kernel-cuda-matmul "$py" kernels/cuda_matmul.py
 step do-bench "$py" benchmarks/do_bench_agreement.py
 for exercise in "${gpu_packs[@]}"; do grade "repeat-$exercise" "$exercise" 2; done

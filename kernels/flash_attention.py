@@ -24,7 +24,14 @@ blocks, so no atomics are needed (an extra read of K and V instead).
 
 Causal is top-left aligned, as in F.scaled_dot_product_attention: query i
 sees keys 0..i. Exponentials are taken in base 2 (exp2 with log2(e) folded into
-the scale): one multiply fewer per score.
+the scale): one multiply fewer per score. The saved log-sum-exp is handed out
+in natural log (what the flash_attention exercise's contract and torch's own
+flash kernels return); the kernels convert it on store and on load.
+
+Entry points, shared verbatim with graders/flash_attention/reference.py:
+    attention_forward(q, k, v, causal, scale) -> (o, lse)          lse: (B, H, Lq) float32
+    attention_backward(q, k, v, o, lse, do, causal, scale) -> (dq, dk, dv)
+and `attention(q, k, v, causal, scale)`, differentiable, built on them.
 
     python kernels/flash_attention.py   # check against SDPA in float64; TFLOP/s table on a GPU
 (without a GPU the check runs under the Triton interpreter at small sizes,
@@ -44,12 +51,14 @@ if not torch.cuda.is_available():  # must happen before @triton.jit runs
 import triton  # noqa: E402
 import triton.language as tl  # noqa: E402
 
+# --- kernels and launchers: kept identical in graders/flash_attention/reference.py ---
+
 LOG2E = 1.4426950408889634
 
 
 @triton.jit
 def attention_fwd_kernel(
-    q_ptr, k_ptr, v_ptr, o_ptr, lse_ptr,        # q, o: (B, H, Lq, D); k, v: (B, H, Lk, D); lse: (B*H, Lq) fp32
+    q_ptr, k_ptr, v_ptr, o_ptr, lse_ptr,        # q, o: (B, H, Lq, D); k, v: (B, H, Lk, D); lse: (B*H, Lq) fp32, ln
     sq_b, sq_h, sq_l, sk_b, sk_h, sk_l, sv_b, sv_h, sv_l, so_b, so_h, so_l,
     H, Lq, Lk, qk_scale,                        # qk_scale = softmax scale * log2(e)
     CAUSAL: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
@@ -94,7 +103,9 @@ def attention_fwd_kernel(
     o_base = o_ptr + b.to(tl.int64) * so_b + h.to(tl.int64) * so_h
     tl.store(o_base + offs_m[:, None] * so_l + offs_d[None, :], out.to(o_ptr.dtype.element_ty),
              mask=offs_m[:, None] < Lq)
-    tl.store(lse_ptr + bh.to(tl.int64) * Lq + offs_m, m_i + tl.log2(l_i), mask=offs_m < Lq)
+    # log-sum-exp of the row's scores, from log2 units back to natural log (the contract's)
+    tl.store(lse_ptr + bh.to(tl.int64) * Lq + offs_m, (m_i + tl.log2(l_i)) * 0.6931471805599453,
+             mask=offs_m < Lq)
 
 
 @triton.jit
@@ -136,7 +147,7 @@ def attention_bwd_dkdv_kernel(
         q_mask = rows[:, None] < Lq
         q = tl.load(q_ptr + (bh * Lq + rows)[:, None] * HEAD_DIM + offs_d[None, :], mask=q_mask, other=0.0)
         do = tl.load(do_ptr + (bh * Lq + rows)[:, None] * HEAD_DIM + offs_d[None, :], mask=q_mask, other=0.0)
-        lse = tl.load(lse_ptr + bh * Lq + rows, mask=rows < Lq, other=0.0)
+        lse = tl.load(lse_ptr + bh * Lq + rows, mask=rows < Lq, other=0.0) * 1.4426950408889634  # ln -> log2
         delta = tl.load(delta_ptr + bh * Lq + rows, mask=rows < Lq, other=0.0)
         s = tl.dot(q, tl.trans(k), input_precision=PRECISION) * qk_scale                                  # (BLOCK_M, BLOCK_N)
         keep = (rows[:, None] < Lq) & (offs_n[None, :] < Lk)
@@ -167,7 +178,7 @@ def attention_bwd_dq_kernel(
     q_mask = rows[:, None] < Lq
     q = tl.load(q_ptr + (bh * Lq + rows)[:, None] * HEAD_DIM + offs_d[None, :], mask=q_mask, other=0.0)
     do = tl.load(do_ptr + (bh * Lq + rows)[:, None] * HEAD_DIM + offs_d[None, :], mask=q_mask, other=0.0)
-    lse = tl.load(lse_ptr + bh * Lq + rows, mask=rows < Lq, other=0.0)
+    lse = tl.load(lse_ptr + bh * Lq + rows, mask=rows < Lq, other=0.0) * 1.4426950408889634  # ln -> log2
     delta = tl.load(delta_ptr + bh * Lq + rows, mask=rows < Lq, other=0.0)
     dq = tl.zeros([BLOCK_M, HEAD_DIM], tl.float32)
 
@@ -192,10 +203,11 @@ def attention_bwd_dq_kernel(
 
 
 def _blocks(head_dim: int) -> tuple[int, int, int, int]:
-    """(BLOCK_M, BLOCK_N, num_warps, num_stages): FlashAttention-2's usual tiles on Hopper;
-    the interpreter (CPU) gets small ones, since it runs every lane in numpy."""
+    """(BLOCK_M, BLOCK_N, num_warps, num_stages): FlashAttention-2's usual tiles on Hopper. The
+    interpreter (CPU) runs one program and one loop step at a time, a few ms each whatever the
+    tile: 64 x 64 keeps the steps few."""
     if os.environ.get("TRITON_INTERPRET") == "1":
-        return 16, 16, 1, 1
+        return 64, 64, 1, 1
     if head_dim <= 64:
         return 128, 64, 4, 3
     return 128, 32, 8, 2
@@ -205,60 +217,87 @@ def _precision(q: torch.Tensor) -> str:
     return "ieee" if q.dtype == torch.float32 else "tf32"   # tf32 is ignored for 16-bit inputs
 
 
+def _check_qkv(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> None:
+    if q.ndim != 4 or k.shape != v.shape or k.ndim != 4 or q.shape[:2] != k.shape[:2] or q.shape[3] != k.shape[3]:
+        raise ValueError(f"expected q (B, H, Lq, D), k and v (B, H, Lk, D); got {tuple(q.shape)}, "
+                         f"{tuple(k.shape)}, {tuple(v.shape)}")
+    if q.shape[3] not in (16, 32, 64, 128):
+        raise ValueError(f"head dim {q.shape[3]} is not supported (16, 32, 64 or 128)")
+    if not (q.dtype == k.dtype == v.dtype) or q.dtype not in (torch.float32, torch.float16, torch.bfloat16):
+        raise ValueError(f"q, k, v must share one of float32, float16, bfloat16; got {q.dtype}, {k.dtype}, {v.dtype}")
+
+
+def attention_forward(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool, scale: float):
+    """o = softmax(scale * q k^T, causal top-left) v and lse = log sum_j exp(scale * q k_j), the
+    natural-log log-sum-exp of each row's allowed scores: ((B, H, Lq, D) in q's dtype, (B, H, Lq) fp32)."""
+    _check_qkv(q, k, v)
+    B, H, Lq, D = q.shape
+    Lk = k.shape[2]
+    # The kernel takes any strides but the last: a transposed (B, L, H, D) layout is read in place.
+    q, k, v = (t if t.stride(3) == 1 else t.contiguous() for t in (q, k, v))
+    o = torch.empty((B, H, Lq, D), device=q.device, dtype=q.dtype)
+    lse = torch.empty((B, H, Lq), device=q.device, dtype=torch.float32)
+    block_m, block_n, warps, stages = _blocks(D)
+    grid = (triton.cdiv(Lq, block_m), B * H)
+    attention_fwd_kernel[grid](
+        q, k, v, o, lse,
+        q.stride(0), q.stride(1), q.stride(2), k.stride(0), k.stride(1), k.stride(2),
+        v.stride(0), v.stride(1), v.stride(2), o.stride(0), o.stride(1), o.stride(2),
+        H, Lq, Lk, float(scale) * LOG2E,
+        CAUSAL=bool(causal), HEAD_DIM=D, BLOCK_M=block_m, BLOCK_N=block_n, PRECISION=_precision(q),
+        num_warps=warps, num_stages=stages,
+    )
+    return o, lse
+
+
+def attention_backward(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, o: torch.Tensor, lse: torch.Tensor,
+                       do: torch.Tensor, causal: bool, scale: float):
+    """(dq, dk, dv) of the forward above, given its o and lse and the output's gradient do (B, H, Lq, D):
+    the probabilities are recomputed from lse, block by block, never stored."""
+    _check_qkv(q, k, v)
+    B, H, Lq, D = q.shape
+    Lk = k.shape[2]
+    if o.shape != q.shape or do.shape != q.shape or tuple(lse.shape) != (B, H, Lq) or lse.dtype != torch.float32:
+        raise ValueError(f"expected o and do of q's shape {tuple(q.shape)} and lse (B, H, Lq) float32; got "
+                         f"{tuple(o.shape)}, {tuple(do.shape)}, {tuple(lse.shape)} {lse.dtype}")
+    # The backward kernels take (B*H, L, D) contiguous tensors: one copy where needed.
+    q, k, v, o, do, lse = (t.contiguous() for t in (q, k, v, o, do, lse))
+    block_m, block_n, warps, stages = _blocks(D)
+    delta = torch.empty((B, H, Lq), device=q.device, dtype=torch.float32)
+    attention_bwd_delta_kernel[(triton.cdiv(Lq, block_m), B * H)](o, do, delta, Lq, HEAD_DIM=D, BLOCK_M=block_m)
+    dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
+    common = dict(CAUSAL=bool(causal), HEAD_DIM=D, BLOCK_M=block_m, BLOCK_N=block_n, PRECISION=_precision(q),
+                  num_warps=warps, num_stages=stages)
+    attention_bwd_dkdv_kernel[(triton.cdiv(Lk, block_n), B * H)](
+        q, k, v, do, lse, delta, dk, dv, Lq, Lk, float(scale) * LOG2E, float(scale), **common)
+    attention_bwd_dq_kernel[(triton.cdiv(Lq, block_m), B * H)](
+        q, k, v, do, lse, delta, dq, Lq, Lk, float(scale) * LOG2E, float(scale), **common)
+    return dq, dk, dv
+
+
+# --- end of the part shared with graders/flash_attention/reference.py ---
+
+
 class FlashAttention(torch.autograd.Function):
     @staticmethod
     def forward(ctx, q, k, v, causal: bool, scale: float):
-        B, H, Lq, D = q.shape
-        Lk = k.shape[2]
-        o = torch.empty_like(q)
-        lse = torch.empty((B * H, Lq), device=q.device, dtype=torch.float32)
-        block_m, block_n, warps, stages = _blocks(D)
-        grid = (triton.cdiv(Lq, block_m), B * H)
-        attention_fwd_kernel[grid](
-            q, k, v, o, lse,
-            q.stride(0), q.stride(1), q.stride(2), k.stride(0), k.stride(1), k.stride(2),
-            v.stride(0), v.stride(1), v.stride(2), o.stride(0), o.stride(1), o.stride(2),
-            H, Lq, Lk, scale * LOG2E,
-            CAUSAL=causal, HEAD_DIM=D, BLOCK_M=block_m, BLOCK_N=block_n, PRECISION=_precision(q),
-            num_warps=warps, num_stages=stages,
-        )
-        ctx.save_for_backward(q, k, v, o, lse)
+        o, lse = attention_forward(q, k, v, causal, scale)
+        ctx.save_for_backward(q, k, v, o, lse)   # lse, not the (Lq, Lk) probabilities
         ctx.causal, ctx.scale = causal, scale
         return o
 
     @staticmethod
     def backward(ctx, do):
         q, k, v, o, lse = ctx.saved_tensors
-        B, H, Lq, D = q.shape
-        Lk = k.shape[2]
-        # The backward kernels take (B*H, L, D) contiguous tensors: one copy where needed.
-        q, k, v, o, do = (t.contiguous() for t in (q, k, v, o, do))
-        block_m, block_n, warps, stages = _blocks(D)
-        delta = torch.empty_like(lse)
-        attention_bwd_delta_kernel[(triton.cdiv(Lq, block_m), B * H)](o, do, delta, Lq, HEAD_DIM=D, BLOCK_M=block_m)
-        dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
-        common = dict(CAUSAL=ctx.causal, HEAD_DIM=D, BLOCK_M=block_m, BLOCK_N=block_n, PRECISION=_precision(q),
-                      num_warps=warps, num_stages=stages)
-        attention_bwd_dkdv_kernel[(triton.cdiv(Lk, block_n), B * H)](
-            q, k, v, do, lse, delta, dk, dv, Lq, Lk, ctx.scale * LOG2E, ctx.scale, **common)
-        attention_bwd_dq_kernel[(triton.cdiv(Lq, block_m), B * H)](
-            q, k, v, do, lse, delta, dq, Lq, Lk, ctx.scale * LOG2E, ctx.scale, **common)
-        return dq, dk, dv, None, None
+        return (*attention_backward(q, k, v, o, lse, do, ctx.causal, ctx.scale), None, None)
 
 
 def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool = False,
               scale: float | None = None) -> torch.Tensor:
     """softmax(q k^T * scale [+ causal mask]) v for (B, H, L, D) tensors; differentiable.
     D must be a power of two from 16 to 128 (the tile's width)."""
-    if q.ndim != 4 or k.shape != v.shape or q.shape[:2] != k.shape[:2] or q.shape[3] != k.shape[3]:
-        raise ValueError(f"expected q (B, H, Lq, D), k and v (B, H, Lk, D); got {tuple(q.shape)}, "
-                         f"{tuple(k.shape)}, {tuple(v.shape)}")
-    D = q.shape[3]
-    if D not in (16, 32, 64, 128):
-        raise ValueError(f"head dim {D} is not supported (16, 32, 64 or 128)")
-    if q.stride(3) != 1 or k.stride(3) != 1 or v.stride(3) != 1:
-        q, k, v = q.contiguous(), k.contiguous(), v.contiguous()
-    return FlashAttention.apply(q, k, v, causal, 1.0 / math.sqrt(D) if scale is None else scale)
+    _check_qkv(q, k, v)
+    return FlashAttention.apply(q, k, v, causal, 1.0 / math.sqrt(q.shape[3]) if scale is None else scale)
 
 
 # --- checks and benchmark ---
@@ -266,9 +305,10 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool = 
 TOLERANCE = {torch.float32: 2e-4, torch.float16: 2e-2, torch.bfloat16: 4e-2}   # max abs error, unit-scale inputs
 
 
-def check(shapes=((1, 2, 37, 16), (2, 1, 64, 32), (1, 1, 1, 16)), dtypes=(torch.float32, torch.float16),
+def check(shapes=((1, 2, 150, 16), (2, 1, 64, 32), (1, 1, 1, 16)), dtypes=(torch.float32, torch.float16),
           device: str | None = None) -> None:
-    """Forward and gradients against float64 SDPA on odd lengths, causal and not."""
+    """Forward, log-sum-exp and gradients against float64 SDPA on odd lengths (150: three 64-row tiles,
+    the last one short), causal and not."""
     import torch.nn.functional as F
 
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -280,14 +320,20 @@ def check(shapes=((1, 2, 37, 16), (2, 1, 64, 32), (1, 1, 1, 16)), dtypes=(torch.
                 ours = [t.to(device, dtype).requires_grad_() for t in (q, k, v)]
                 out = attention(*ours, causal=causal)
                 out.backward(do.to(device, dtype))
+                _, lse = attention_forward(*(t.detach() for t in ours), causal, D ** -0.5)
                 ref = [t.clone().requires_grad_() for t in (q, k, v)]
                 want = F.scaled_dot_product_attention(*ref, is_causal=causal)
                 want.backward(do)
+                scores = (q @ k.transpose(-1, -2)) * D ** -0.5                      # (B, H, L, L)
+                if causal:
+                    scores = scores.masked_fill(torch.ones(L, L, dtype=torch.bool).triu(1), -math.inf)
                 errors = [(out.double().cpu() - want).abs().max().item()] + \
-                         [(a.grad.double().cpu() - b.grad).abs().max().item() for a, b in zip(ours, ref)]
+                         [(a.grad.double().cpu() - b.grad).abs().max().item() for a, b in zip(ours, ref)] + \
+                         [(lse.double().cpu() - scores.logsumexp(-1)).abs().max().item()]
                 ok = max(errors) <= TOLERANCE[dtype]
                 print(f"check {str(dtype):14} {B}x{H}x{L}x{D} causal={causal!s:5} max abs error "
-                      f"o {errors[0]:.1e} dq {errors[1]:.1e} dk {errors[2]:.1e} dv {errors[3]:.1e}  {'ok' if ok else 'FAIL'}")
+                      f"o {errors[0]:.1e} dq {errors[1]:.1e} dk {errors[2]:.1e} dv {errors[3]:.1e} "
+                      f"lse {errors[4]:.1e}  {'ok' if ok else 'FAIL'}")
                 if not ok:
                     raise AssertionError(f"attention {dtype} {(B, H, L, D)} causal={causal}: errors {errors}")
 

@@ -8,6 +8,8 @@ under the exercise's rules: using torch's fused kernels is the point.
     triton_softmax   torch.softmax(x, dim=-1)
     attention        F.scaled_dot_product_attention (the fused kernel torch picks), forward
                      and, for backward cases, backward
+    flash_attention  F.scaled_dot_product_attention with the case's scale, forward and, for backward
+                     cases, backward (it hands out no log-sum-exp: only o and the gradients)
     mixed_precision  the same training loop in float32 (no autocast, no scaler, TF32 off):
                      vs_torch is then the mixed-precision speed-up
     cuda_matmul      torch.matmul (cuBLAS SGEMM, TF32 off)
@@ -80,6 +82,31 @@ def _attention(params: dict, device: str, ctx) -> Baseline | None:
             if backward:
                 outputs.update(dq=q.grad, dk=k.grad, dv=v.grad)
             return outputs
+
+        return _prepared(call, collect)
+
+    return Baseline("F.scaled_dot_product_attention" + (" fwd+bwd" if backward else ""), prepare)
+
+
+def _flash_attention(params: dict, device: str, ctx) -> Baseline:
+    import torch.nn.functional as F
+
+    backward, causal, scale = bool(params.get("backward", False)), bool(params["causal"]), params.get("scale")
+
+    def prepare(inputs):
+        q, k, v = (inputs[n].detach().requires_grad_(backward) for n in ("q", "k", "v"))  # (B, H, L, D)
+        do = inputs.get("do")
+
+        def call():
+            for t in (q, k, v):
+                t.grad = None  # a slot called again (the warm-up) computes its gradients afresh
+            o = F.scaled_dot_product_attention(q, k, v, is_causal=causal, scale=scale)  # scale None: 1 / sqrt(D)
+            if backward:
+                o.backward(do)
+            return o
+
+        def collect(o):
+            return {"o": o.detach(), **({"dq": q.grad, "dk": k.grad, "dv": v.grad} if backward else {})}
 
         return _prepared(call, collect)
 
@@ -186,6 +213,7 @@ def _backprop_mlp(params: dict, device: str, ctx) -> Baseline:
 _BASELINES = {
     "triton_softmax": _softmax,
     "attention": _attention,
+    "flash_attention": _flash_attention,
     "mixed_precision": _mixed_precision,
     "cuda_matmul": _matmul,
     "triton_matmul": _triton_matmul,

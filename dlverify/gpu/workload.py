@@ -241,6 +241,7 @@ def _drift(p: dict) -> Work:
 _WORK = {
     "triton_softmax": _softmax,
     "attention": _attention,
+    "flash_attention": _attention,   # the same params (B, H, Lq, Lk, D, causal, backward) and accounting
     "mixed_precision": _mixed_precision,
     "optimizer": _optimizer,
     "cuda_matmul": _matmul,

@@ -22,6 +22,7 @@ EXERCISE_IDS: tuple[str, ...] = (
     "triton_softmax",
     "triton_matmul",
     "cuda_matmul",
+    "flash_attention",
 )
 
 
