@@ -508,3 +508,61 @@ def test_driver_bench_call_times_the_call_alone_and_recomputes_gradients(pack, c
         again = prepared.collect(prepared.call())
         assert set(again) == set(first) and all(torch.equal(again[k], first[k]) for k in first), name
         assert pack.grader.check(case, inputs, again, pack.grader.expected(case, inputs, ctx), ctx).ok, name
+
+
+# --- the reference's FlashAttention path (what a GPU grading times as the reference) -------------
+
+FLASH_CHECK = r"""
+import importlib.util, sys, torch
+spec = importlib.util.spec_from_file_location("attention_reference", sys.argv[1])
+ref = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(ref)
+gen = torch.Generator().manual_seed(0)
+worst = 0.0
+for (B, H, Lq, Lk, D), causal, dtype in [((1, 2, 70, 70, 16), True, torch.float16),
+                                         ((2, 1, 33, 90, 32), False, torch.float16),
+                                         ((1, 1, 65, 40, 16), True, torch.float32)]:
+    q, k, v = (torch.randn(B, H, L, D, generator=gen).to(dtype).requires_grad_() for L in (Lq, Lk, Lk))
+    do = torch.randn(B, H, Lq, D, generator=gen).to(dtype)
+    # on a CPU _flash_applies is False: the Function is called directly, as attention() does on a GPU
+    o = ref._FlashAttention.apply(q, k, v, causal, 1.0 / D ** 0.5)
+    grads = torch.autograd.grad(o, (q, k, v), do)
+    q64, k64, v64 = (t.detach().double().requires_grad_() for t in (q, k, v))
+    want = ref.attention(q64, k64, v64, causal=causal)          # the plain path, in float64
+    want_grads = torch.autograd.grad(want, (q64, k64, v64), do.double())
+    for got, exp in zip((o, *grads), (want, *want_grads)):
+        scale = exp.abs().max().item() or 1.0
+        worst = max(worst, ((got.double() - exp).abs().max().item()) / scale)
+print(f"worst {worst:.3g}")
+print("applies on cpu", ref._flash_applies(q, k, v, None))
+"""
+
+
+def test_the_references_flash_path_matches_its_plain_path_forward_and_backward(pack, tmp_path):
+    """On a GPU the reference runs FlashAttention in Triton: here its kernels run under the
+    interpreter (a child process: TRITON_INTERPRET must be set before triton is imported) and must
+    agree with the reference's own plain attention, forward and every gradient."""
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "flash_check.py"
+    script.write_text(FLASH_CHECK)
+    env = dict(os.environ, TRITON_INTERPRET="1", CUDA_VISIBLE_DEVICES="")
+    done = subprocess.run([sys.executable, str(script), str(pack.reference_path)], capture_output=True,
+                          text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    worst = float(done.stdout.split("worst ")[1].split()[0])
+    assert worst < 2e-2, done.stdout              # fp16 inputs: a few ulp of the output's size
+    assert "applies on cpu False" in done.stdout  # on a CPU the grading itself takes the plain path
+
+
+def test_the_references_flash_block_is_the_kernel_files(pack):
+    from dlverify import paths
+
+    def shared(text: str) -> str:
+        start = text.index("\n", text.index("# --- kernels and launchers")) + 1
+        return text[start:text.index("# --- end of the part shared")]
+
+    kernel = (paths.kernels_dir() / "flash_attention.py").read_text(encoding="utf-8")
+    assert shared(pack.reference_path.read_text(encoding="utf-8")) == shared(kernel)
