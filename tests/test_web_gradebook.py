@@ -326,3 +326,35 @@ def test_the_csv_export_has_a_column_for_every_exercise_of_the_assessment(tmp_pa
     header = staff.get(f"/staff/assessments/{aid}/export.csv").text.splitlines()[0]
     assert header == ("candidate,backprop_mlp,backprop_mlp_status,attention,attention_status,"
                       "verdict,match_percent")
+
+
+def test_two_invitations_of_one_email_at_the_same_moment_make_one_candidate(tmp_path, db_url):
+    """A double-clicked Invite: the second waits for the first and gives the same person a new
+    link (on PostgreSQL both used to insert the candidate's invitation and the second was a 500)."""
+    import threading
+
+    from sqlalchemy import select as sa_select
+
+    app, book = make_app(tmp_path, db_url)
+    staff = signed_in(app)
+    aid = new_assessment(staff)
+    token = csrf_of(staff.get(f"/staff/assessments/{aid}").text)
+    answers = []
+
+    def click():
+        answers.append(staff.post(f"/staff/assessments/{aid}/invite",
+                                  data={"csrf": token, "name": "Ada", "email": "ada@example.com"}).status_code)
+
+    # Hold the assessment's row while two clicks arrive; on SQLite the write lock holds them instead.
+    with book.session(write=True) as held:
+        held.execute(sa_select(TimedAssessment).where(TimedAssessment.id == aid).with_for_update())
+        clicks = [threading.Thread(target=click) for _ in range(2)]
+        for c in clicks:
+            c.start()
+        clicks[0].join(timeout=0.5)
+        held.commit()
+    for c in clicks:
+        c.join(timeout=60)
+    assert answers == [200, 200]
+    with book.session() as db:
+        assert db.query(Invite).count() == 1 and db.query(Candidate).count() == 1

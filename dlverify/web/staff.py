@@ -114,8 +114,8 @@ async def new_assessment(request: Request):
     return see_other(f"/staff/assessments/{assessment.id}")
 
 
-def _assessment(request: Request, assessment_id: int) -> TimedAssessment:
-    assessment = request.state.db.get(TimedAssessment, assessment_id)
+def _assessment(request: Request, assessment_id: int, *, lock: bool = False) -> TimedAssessment:
+    assessment = request.state.db.get(TimedAssessment, assessment_id, with_for_update=lock or None)
     if assessment is None:
         raise HTTPException(404, "no such assessment")
     return assessment
@@ -141,11 +141,14 @@ def dashboard(request: Request, assessment_id: int):
 async def invite(request: Request, assessment_id: int):
     current_staff(request)
     form = await checked_form(request)
-    assessment = _assessment(request, assessment_id)
     name = str(form.get("name", "")).strip()[:FIELD_CHARS]
     email = str(form.get("email", "")).strip()[:254]
     if not name or "@" not in email:
         raise HTTPException(400, "an invitation needs the candidate's name and email address")
+    # Invitations to one assessment one at a time (a row lock on PostgreSQL; SQLite's write lock
+    # already does it): a double-clicked Invite then finds the first one's row, instead of both
+    # inserting the same candidate and the second failing.
+    assessment = _assessment(request, assessment_id, lock=True)
     token = new_token()
     settings = request.app.state.settings
     expires = min(assessment.due_at, utcnow() + settings.invite_valid)
