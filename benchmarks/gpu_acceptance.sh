@@ -113,6 +113,7 @@ step kernel-triton-softmax "$py" kernels/triton_softmax.py
 step kernel-triton-matmul "$py" kernels/triton_matmul.py
 step kernel-flash-attention "$py" kernels/flash_attention.py
 step kernel-cuda-matmul "$py" kernels/cuda_matmul.py
+step kernel-resources "$py" benchmarks/kernel_resources.py --json "$out/kernel-resources.json"
 step do-bench "$py" benchmarks/do_bench_agreement.py
 for exercise in "${gpu_packs[@]}"; do grade "repeat-$exercise" "$exercise" 2; done
 if wanted repeat; then

@@ -430,15 +430,45 @@ def test_reference_carries_the_kernel_file_verbatim(pack):
 
 
 def test_kernel_file_check_passes_on_odd_shapes_and_both_paths(kernel_file, capsys):
-    shapes = ((37, 781), (1, 1), (5, 1000), (2, kernel_file.MAX_FUSED_BLOCK + 1000))
+    # (70, 33): 16 short rows a program, the last tile partly past the end;
+    # (7, wide): the online path, its 3 programs (on the CPU) walking 2 or 3 rows each.
+    shapes = ((37, 781), (1, 1), (70, 33), (7, kernel_file.MAX_FUSED_BLOCK + 1000))
     kernel_file.check(shapes=shapes, device="cpu")
     assert capsys.readouterr().out.count(" ok") == 2 * len(shapes)
 
 
-def test_the_benchmark_s_looped_path_is_a_softmax_at_fused_widths(kernel_file):
-    # The benchmark times it beside the fused path on the bench shapes: it must compute the same thing.
-    x = torch.randn(2, kernel_file.LOOP_BLOCK + 904, generator=torch.Generator().manual_seed(3)) * 4
-    torch.testing.assert_close(kernel_file._looped(x), torch.softmax(x, dim=-1), atol=1e-7, rtol=1e-5)
+def test_short_rows_share_a_program_and_wide_rows_loop(kernel_file, monkeypatch):
+    launches = []
+    real = kernel_file._launch
+    monkeypatch.setattr(kernel_file, "_launch", lambda x, y, *a: (launches.append(a), real(x, y, *a)))
+    for n in (33, 1000, kernel_file.MAX_FUSED_BLOCK + 1):
+        kernel_file.softmax(torch.randn(7, n))
+    # (block, rows a program, one block, programs)
+    assert launches == [(64, 16, True, 1), (1024, 1, True, 7), (kernel_file.LOOP_BLOCK, 1, False, 3)]
+
+
+def test_the_benchmark_s_other_launches_are_softmaxes(kernel_file):
+    # The benchmark times them beside softmax() on the GPU: they must compute the same thing.
+    gen = torch.Generator().manual_seed(3)
+    for x in (torch.randn(3, 5000, generator=gen) * 4, torch.randn(3, 33000, generator=gen) * 4):
+        want = torch.softmax(x, dim=-1)
+        torch.testing.assert_close(kernel_file._as_measured_on_the_h200(x), want, atol=1e-7, rtol=1e-5)
+    x = torch.randn(5, 4096 + 904, generator=gen) * 4
+    torch.testing.assert_close(kernel_file._online(x, 4096, 2), torch.softmax(x, dim=-1), atol=1e-7, rtol=1e-5)
+
+
+@pytest.mark.parametrize("n_rows, n_cols, dtype, want", [
+    (4096, 32768, torch.float16, 264),   # L2 holds 480 such rows: every resident program (2 an SM)
+    (4096, 65536, torch.float16, 240),   # 30 MiB of rows in flight: half the 60 MiB L2
+    (4096, 65536, torch.float32, 132),   # rows too wide for L2: still one program an SM
+    (50, 65536, torch.float16, 50),      # fewer rows than that: one program a row
+])
+def test_the_wide_grid_is_resident_and_keeps_its_rows_in_l2(kernel_file, monkeypatch, n_rows, n_cols, dtype, want):
+    h200 = SimpleNamespace(multi_processor_count=132, L2_cache_size=60 * 2**20)
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda device: h200)
+    x = SimpleNamespace(shape=(n_rows, n_cols), is_cuda=True, device="cuda:0",
+                        element_size=lambda: torch.empty(0, dtype=dtype).element_size())
+    assert kernel_file._wide_programs(x) == want
 
 
 def test_kernel_file_check_catches_a_wrong_softmax(kernel_file, monkeypatch):

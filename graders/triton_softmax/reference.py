@@ -14,70 +14,105 @@ import triton.language as tl
 
 # --- kernel and launcher: kept identical to kernels/triton_softmax.py ---
 
-MAX_FUSED_BLOCK = 32768  # widest row held in registers: 64 fp32 per thread at 16 warps
-LOOP_BLOCK = 4096        # columns per step of the online loop for wider rows
+MAX_FUSED_BLOCK = 16384  # widest row held in registers. At 32768 (H200): 73% of copy against the
+                         # loop's 78%; compiled for sm_90 it takes 94 registers a thread at 16
+                         # warps: one program an SM, which is either loading or reducing
+LOOP_BLOCK = 8192        # columns per step of the online loop for wider rows
+WIDE_PER_SM = 2          # online-path programs an sm_90 SM holds at once (98 registers a thread at
+                         # 8 warps: benchmarks/kernel_resources.py); 16 KiB of loads in flight each
+MIN_TILE = 1024          # short rows share a program: ROWS = MIN_TILE // BLOCK rows a program
 
 
 @triton.jit
 def softmax_kernel(
-    y_ptr, x_ptr,              # (M, N) each, rows contiguous
+    y_ptr, x_ptr,              # (M, N) each, columns contiguous
     x_row_stride, y_row_stride,
-    n_cols,
+    n_rows, n_cols,
     BLOCK: tl.constexpr,       # power of two; >= n_cols when ONE_BLOCK
+    ROWS: tl.constexpr,        # rows a program holds at once (ONE_BLOCK only, else 1)
     ONE_BLOCK: tl.constexpr,   # the whole row fits in one block
 ):
-    row = tl.program_id(0).to(tl.int64)  # int64: M * N may pass 2**31 elements
-    x_row_ptr = x_ptr + row * x_row_stride
-    y_row_ptr = y_ptr + row * y_row_stride
-    cols = tl.arange(0, BLOCK)
-
+    cols = tl.arange(0, BLOCK)                                         # (BLOCK,)
     if ONE_BLOCK:
-        mask = cols < n_cols
-        # Padding is -inf: it never wins the max and its exp is exactly 0.
+        # One tile of ROWS whole rows a program. Padding loads as -inf: it never wins the
+        # max and its exp is exactly 0. A row past n_rows (the last tile's) is all padding:
+        # its max is taken as 0 and its sum as 1, so it computes zeros, never NaN, and is
+        # not stored. A real row's sum is at least 1 (its max term is exp(0)): unchanged.
+        rows = tl.program_id(0).to(tl.int64) * ROWS + tl.arange(0, ROWS)  # (ROWS,) int64: M * N may pass 2**31
+        mask = (rows < n_rows)[:, None] & (cols < n_cols)[None, :]     # (ROWS, BLOCK)
         # Read once, never again: evict_first keeps L2 for the other rows.
-        x = tl.load(x_row_ptr + cols, mask=mask, other=-float("inf"),
-                    eviction_policy="evict_first").to(tl.float32)  # (BLOCK,)
-        x_max = tl.max(x, axis=0)                                  # scalar
-        num = tl.exp(x - x_max)                                    # (BLOCK,) in (0, 1]
-        den = tl.sum(num, axis=0)                                  # scalar >= 1
-        y = num * (1.0 / den)
-        tl.store(y_row_ptr + cols, y.to(y_ptr.dtype.element_ty), mask=mask)
+        x = tl.load(x_ptr + rows[:, None] * x_row_stride + cols[None, :], mask=mask,
+                    other=-float("inf"), eviction_policy="evict_first").to(tl.float32)  # (ROWS, BLOCK)
+        x_max = tl.where(rows < n_rows, tl.max(x, axis=1), 0.0)        # (ROWS,)
+        num = tl.exp(x - x_max[:, None])                               # (ROWS, BLOCK) in [0, 1]
+        den = tl.maximum(tl.sum(num, axis=1), 1.0)                     # (ROWS,) >= 1
+        y = num * (1.0 / den)[:, None]
+        tl.store(y_ptr + rows[:, None] * y_row_stride + cols[None, :], y.to(y_ptr.dtype.element_ty), mask=mask)
     else:
-        # Online softmax, one running (max, sum) per lane: lane j sees columns
-        # j, j + BLOCK, j + 2 * BLOCK, ... and rescales its sum whenever its max
-        # grows. The lanes are merged once at the end, not every step.
-        # n_cols > BLOCK here, so every lane reads a real column in the first
-        # step and its max is finite from then on (no -inf - -inf = NaN).
-        m = tl.full([BLOCK], -float("inf"), tl.float32)                # (BLOCK,)
-        s = tl.zeros([BLOCK], tl.float32)                              # (BLOCK,)
-        for start in range(0, n_cols, BLOCK):
-            c = start + cols
-            # evict_last: the second walk below reads this row again.
-            x = tl.load(x_row_ptr + c, mask=c < n_cols, other=-float("inf"),
-                        eviction_policy="evict_last").to(tl.float32)
-            m_new = tl.maximum(m, x)
-            s = s * tl.exp(m - m_new) + tl.exp(x - m_new)
-            m = m_new
-        x_max = tl.max(m, axis=0)
-        den = tl.sum(s * tl.exp(m - x_max), axis=0)
-        inv_den = 1.0 / den
-        for start in range(0, n_cols, BLOCK):
-            c = start + cols
-            mask = c < n_cols
-            x = tl.load(x_row_ptr + c, mask=mask, other=-float("inf"),
-                        eviction_policy="evict_first").to(tl.float32)
-            y = tl.exp(x - x_max) * inv_den
-            tl.store(y_row_ptr + c, y.to(y_ptr.dtype.element_ty), mask=mask)
+        # Persistent: program p walks rows p, p + P, p + 2P, ... (P programs launched), so
+        # only P rows are in flight at once, and the launcher sizes P for those rows to fit
+        # in L2 between a row's two walks.
+        # int64 rows: M * N may pass 2**31.
+        for row in tl.range(tl.program_id(0).to(tl.int64), n_rows, tl.num_programs(0)):
+            x_row_ptr = x_ptr + row * x_row_stride
+            y_row_ptr = y_ptr + row * y_row_stride
+            # Online softmax, one running (max, sum) per lane: lane j sees columns
+            # j, j + BLOCK, j + 2 * BLOCK, ... and rescales its sum whenever its max
+            # grows. The lanes are merged once at the end, not every step.
+            # n_cols > BLOCK here, so every lane reads a real column in the first
+            # step and its max is finite from then on (no -inf - -inf = NaN).
+            m = tl.full([BLOCK], -float("inf"), tl.float32)            # (BLOCK,)
+            s = tl.zeros([BLOCK], tl.float32)                          # (BLOCK,)
+            for start in range(0, n_cols, BLOCK):
+                c = start + cols
+                # evict_last: the second walk below reads this row again, from L2.
+                x = tl.load(x_row_ptr + c, mask=c < n_cols, other=-float("inf"),
+                            eviction_policy="evict_last").to(tl.float32)
+                m_new = tl.maximum(m, x)
+                s = s * tl.exp(m - m_new) + tl.exp(x - m_new)
+                m = m_new
+            x_max = tl.max(m, axis=0)
+            den = tl.sum(s * tl.exp(m - x_max), axis=0)
+            inv_den = 1.0 / den
+            for start in range(0, n_cols, BLOCK):
+                c = start + cols
+                mask = c < n_cols
+                x = tl.load(x_row_ptr + c, mask=mask, other=-float("inf"),
+                            eviction_policy="evict_first").to(tl.float32)
+                y = tl.exp(x - x_max) * inv_den
+                tl.store(y_row_ptr + c, y.to(y_ptr.dtype.element_ty), mask=mask)
 
 
-def _num_warps(block: int) -> int:
-    # At most 64 fp32 values per thread (16 or more from 2048 columns up):
-    # enough loads in flight to cover DRAM latency, few enough registers not to spill.
-    if block >= 16384:
+def _num_warps(elements: int) -> int:
+    # At most 64 fp32 values a thread (16 or more from 2048 elements up): enough
+    # loads in flight to cover DRAM latency, few enough registers not to spill.
+    if elements >= 16384:
         return 16
-    if block >= 4096:
+    if elements >= 4096:
         return 8
     return 4
+
+
+def _wide_programs(x: torch.Tensor) -> int:
+    """Programs for the online path: a persistent grid, all of it resident at once (a
+    program that waits for a slot would start after the others had finished their share
+    of rows), and no more rows in flight than half the L2 holds, so that a row is still
+    there for its second walk; but at least one program an SM, or SMs idle (rows that
+    wide miss L2 anyway). On the CPU (the interpreter) a few, so the row loop runs."""
+    n_rows, n_cols = x.shape
+    if not x.is_cuda:
+        return min(n_rows, 3)
+    props = torch.cuda.get_device_properties(x.device)
+    sms = props.multi_processor_count
+    fit = props.L2_cache_size // (2 * n_cols * x.element_size())
+    return min(n_rows, WIDE_PER_SM * sms, max(sms, fit))
+
+
+def _launch(x: torch.Tensor, y: torch.Tensor, block: int, rows: int, one_block: bool, programs: int) -> None:
+    softmax_kernel[(programs,)](
+        y, x, x.stride(0), y.stride(0), x.shape[0], x.shape[1],
+        BLOCK=block, ROWS=rows, ONE_BLOCK=one_block, num_warps=_num_warps(rows * block),
+    )
 
 
 def softmax(x: torch.Tensor) -> torch.Tensor:
@@ -91,14 +126,11 @@ def softmax(x: torch.Tensor) -> torch.Tensor:
     if n_rows == 0 or n_cols == 0:
         return y
     block = triton.next_power_of_2(n_cols)
-    one_block = block <= MAX_FUSED_BLOCK
-    if not one_block:
-        block = LOOP_BLOCK
-    # One program per row: M programs, each reads N and writes N elements.
-    softmax_kernel[(n_rows,)](
-        y, x, x.stride(0), y.stride(0), n_cols,
-        BLOCK=block, ONE_BLOCK=one_block, num_warps=_num_warps(block),
-    )
+    if block <= MAX_FUSED_BLOCK:
+        rows = max(1, MIN_TILE // block)
+        _launch(x, y, block, rows, True, triton.cdiv(n_rows, rows))  # each reads ROWS rows once, writes them once
+    else:
+        _launch(x, y, LOOP_BLOCK, 1, False, _wide_programs(x))        # each walks its rows twice, writes once
     return y
 
 
