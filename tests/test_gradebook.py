@@ -261,3 +261,14 @@ def test_every_way_a_gradebook_is_unusable_is_one_line_and_exit_2(cli, tmp_path,
     assert run.code == 2, (run.out, run.err)
     assert words in run.err and run.err.count("\n") == 1 and "Traceback" not in run.err
     assert "pw@" not in run.err
+
+
+def test_first_line_of_a_database_error_is_the_driver_s_own():
+    from sqlalchemy.exc import OperationalError
+
+    from dlverify.gradebook.db import first_line
+
+    wrapped = OperationalError("SELECT 1", {}, RuntimeError("  database is locked\nCONTEXT: a second line"))
+    assert first_line(wrapped) == "database is locked"
+    assert first_line(ValueError("")) == "ValueError"
+    assert first_line(RuntimeError("one\ntwo")) == "one"

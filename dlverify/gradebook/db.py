@@ -127,10 +127,13 @@ def _failures(url: URL) -> Iterator[None]:
     try:
         yield
     except (OperationalError, InterfaceError) as exc:
-        raise GradebookError(f"gradebook {shown_url(url)}: {_first_line(exc.orig)}") from None
+        raise GradebookError(f"gradebook {shown_url(url)}: {first_line(exc.orig)}") from None
 
 
-def _first_line(exc: BaseException | None) -> str:
+def first_line(exc: BaseException | None) -> str:
+    """A database error in one line: the driver's own message (SQLAlchemy's `orig`) where
+    there is one, else the exception's, else its type's name."""
+    exc = getattr(exc, "orig", None) or exc
     lines = str(exc or "").strip().splitlines()
     return lines[0].strip() if lines else type(exc).__name__
 
@@ -207,5 +210,5 @@ def open_gradebook(url: URL | str | None = None, *, migrate: bool = True) -> Gra
     except (DBAPIError, SQLAlchemyError) as exc:
         engine.dispose()
         orig = getattr(exc, "orig", None) or exc
-        raise GradebookError(f"gradebook {shown_url(url)}: {_first_line(orig)}") from None
+        raise GradebookError(f"gradebook {shown_url(url)}: {first_line(orig)}") from None
     return Gradebook(engine)

@@ -16,7 +16,7 @@ from typing import Any, Callable
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from ..batch.model import UNREADABLE, Options
-from ..gradebook.db import Gradebook
+from ..gradebook.db import Gradebook, first_line
 from ..gradebook.errors import GradebookError
 from ..gradebook.models import Upload
 from ..outcome import Status
@@ -62,11 +62,6 @@ def _say(message: str) -> None:
     sys.stderr.flush()
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def grade_one(book: Gradebook, upload: Upload, name: str, grader: Grader) -> None:
     stop = threading.Event()
 
@@ -76,7 +71,7 @@ def grade_one(book: Gradebook, upload: Upload, name: str, grader: Grader) -> Non
                 with book.session(write=True) as s:
                     queue.beat(s, upload.id, name)
             except DB_ERRORS as exc:   # a missed beat; the next one may land (STALE_AFTER spans several)
-                _say(f"upload {upload.id}: a heartbeat did not reach the gradebook ({_first_line(exc)})")
+                _say(f"upload {upload.id}: a heartbeat did not reach the gradebook ({first_line(exc)})")
 
     beating = threading.Thread(target=heartbeat, daemon=True)
     beating.start()
@@ -107,7 +102,7 @@ def grade_one(book: Gradebook, upload: Upload, name: str, grader: Grader) -> Non
                 reports.settle(s, s.get(Upload, upload.id).invite)   # the last grading of a closed assessment
                 s.commit()
     except DB_ERRORS as exc:
-        _say(f"upload {upload.id}: its grading could not be stored ({_first_line(exc)}); it goes back to the "
+        _say(f"upload {upload.id}: its grading could not be stored ({first_line(exc)}); it goes back to the "
              "queue once its heartbeat is stale")
 
 
@@ -130,7 +125,7 @@ def run(book: Gradebook, grader: Grader, *, once: bool = False, idle: float = 1.
                     settled_at = time.monotonic()
                 upload = queue.claim(s, name)
         except DB_ERRORS as exc:
-            _say(f"the gradebook did not answer ({_first_line(exc)}); trying again in {backoff:.0f} s")
+            _say(f"the gradebook did not answer ({first_line(exc)}); trying again in {backoff:.0f} s")
             stop.wait(backoff)
             backoff = min(2 * backoff, MAX_BACKOFF)
             continue
