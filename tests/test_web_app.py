@@ -6,13 +6,14 @@ from datetime import timedelta
 
 import pytest
 import yaml
+from sqlalchemy import func, select
 
 pytest.importorskip("fastapi")
 
 from dlverify.batch.model import Options
 from dlverify.verdict.answers import QUESTIONS
 from dlverify.web import worker
-from dlverify.gradebook.models import Invite, Upload, Verdict, utcnow
+from dlverify.gradebook.models import Invite, TimedAssessment, Upload, Verdict, utcnow
 
 from web_helpers import ROOT, STAFF, candidate, csrf_of, invite, make_app, new_assessment, signed_in
 
@@ -68,6 +69,24 @@ def test_sign_in_needs_the_right_password_and_is_rate_limited(web):
     # even the right password waits out the window: a guesser learns nothing from the answer
     right = client.post("/staff/sign-in", data={"email": STAFF[0], "password": STAFF[1], "csrf": token})
     assert right.status_code == 429
+
+
+def test_staff_forms_posted_signed_out_go_to_sign_in_and_change_nothing(web):
+    app, book = web
+    from fastapi.testclient import TestClient
+
+    assessment_id = new_assessment(signed_in(app))
+    stranger = TestClient(app)
+    token = csrf_of(stranger.get("/staff/sign-in").text)   # a session, with its token, but nobody signed in
+    forms = {"/staff/assessments/new": {"name": "x", "role": "engineer", "minutes": "5", "due": "2030-01-01"},
+             f"/staff/assessments/{assessment_id}/invite": {"name": "Eve", "email": "eve@example.com"},
+             "/staff/uploads/1/regrade": {}}
+    for path, data in forms.items():
+        page = stranger.post(path, data={"csrf": token, **data}, follow_redirects=False)
+        assert (page.status_code, page.headers.get("location")) == (303, "/staff/sign-in"), path
+    with book.session() as db:
+        assert db.scalar(select(func.count()).select_from(Invite)) == 0
+        assert db.scalar(select(func.count()).select_from(TimedAssessment)) == 1
 
 
 def test_a_form_without_the_sessions_csrf_token_is_refused(web):

@@ -198,8 +198,11 @@ def test_a_result_the_gradebook_refuses_is_a_grader_error_and_a_good_one_is_an_a
         assert good.result["exercise"] == "backprop_mlp"
 
 
-def _trickled(kind: str, csrf: str) -> tuple[str, dict, bytes]:
-    """(path, headers, body) of a candidate's form: an upload, or an answer."""
+def _trickled(kind: str, csrf: str, assessment_id: int) -> tuple[str, dict, bytes]:
+    """(path, headers, body) of a candidate's form (an upload, an answer) or a staff one (an invitation)."""
+    if kind == "invite":
+        body = f"csrf={csrf}&name=Grace&email=grace%40example.com".encode()
+        return f"/staff/assessments/{assessment_id}/invite", {"content-type": "application/x-www-form-urlencoded"}, body
     if kind == "answer":
         body = f"csrf={csrf}&degree=phd&major=physics&coursework=optics".encode()
         return "/assessment/questions/1", {"content-type": "application/x-www-form-urlencoded"}, body
@@ -210,11 +213,12 @@ def _trickled(kind: str, csrf: str) -> tuple[str, dict, bytes]:
     return "/assessment/exercises/backprop_mlp/upload", {"content-type": f"multipart/form-data; boundary={b}"}, body
 
 
-@pytest.mark.parametrize("kind", ["upload", "answer"])
+@pytest.mark.parametrize("kind", ["upload", "answer", "invite"])
 def test_a_form_still_arriving_never_holds_the_write_lock_a_worker_needs(tmp_path, monkeypatch, kind):
-    """A candidate's POST on a slow link (or one that trickles on purpose) must not keep SQLite's
-    write lock while its body arrives: the workers would fail "database is locked" (and the
-    event loop, blocked by the next POST waiting for that lock, would stop the body arriving)."""
+    """A POST on a slow link (or one that trickles on purpose) must not keep SQLite's write lock
+    while its body arrives: the workers would fail "database is locked" (and the event loop,
+    blocked by the next POST waiting for that lock, would stop the body arriving). A candidate's
+    forms, and staff's too (a slow link is no attack, but the workers stall all the same)."""
     import asyncio
 
     import httpx
@@ -225,8 +229,11 @@ def test_a_form_still_arriving_never_holds_the_write_lock_a_worker_needs(tmp_pat
     monkeypatch.setattr(gradebook_db, "BUSY_TIMEOUT_S", 1)   # the 30 s wait, shortened
     app, book = make_app(tmp_path)
     staff = signed_in(app)
-    ada = candidate(app, invite(staff, new_assessment(staff)))
-    path, headers, body = _trickled(kind, csrf_of(ada.get("/assessment/questions/1").text))
+    assessment_id = new_assessment(staff)
+    ada = candidate(app, invite(staff, assessment_id))
+    sender = staff if kind == "invite" else ada
+    page = f"/staff/assessments/{assessment_id}" if kind == "invite" else "/assessment/questions/1"
+    path, headers, body = _trickled(kind, csrf_of(sender.get(page).text), assessment_id)
     headers["content-length"] = str(len(body))
 
     def worker_writes() -> str | None:
@@ -247,7 +254,7 @@ def test_a_form_still_arriving_never_holds_the_write_lock_a_worker_needs(tmp_pat
             yield body[20:]
 
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver",
-                                     cookies=dict(ada.cookies)) as client:
+                                     cookies=dict(sender.cookies)) as client:
             sending = asyncio.create_task(client.post(path, content=trickle(), headers=headers))
             await started.wait()
             await asyncio.sleep(0.2)               # the handler has run up to the body it waits for

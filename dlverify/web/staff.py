@@ -73,8 +73,8 @@ def _choices(request: Request) -> dict:
 
 @router.post("/assessments/new")
 async def new_assessment(request: Request):
+    form = await checked_form(request)   # read before the first query takes the write lock (candidate.upload says why)
     staff = current_staff(request)
-    form = await checked_form(request)
     choices = _choices(request)
     name = str(form.get("name", "")).strip()[:FIELD_CHARS]
     role = str(form.get("role", ""))
@@ -139,8 +139,8 @@ def dashboard(request: Request, assessment_id: int):
 
 @router.post("/assessments/{assessment_id}/invite")
 async def invite(request: Request, assessment_id: int):
+    form = await checked_form(request)   # read before the first query takes the write lock (candidate.upload says why)
     current_staff(request)
-    form = await checked_form(request)
     name = str(form.get("name", "")).strip()[:FIELD_CHARS]
     email = str(form.get("email", "")).strip()[:254]
     if not name or "@" not in email:
@@ -202,8 +202,8 @@ def candidate_report(request: Request, invite_id: int):
 
 @router.post("/uploads/{upload_id}/regrade")
 async def regrade(request: Request, upload_id: int):
+    await checked_form(request)          # read before the first query takes the write lock (candidate.upload says why)
     current_staff(request)
-    await checked_form(request)
     upload = request.state.db.get(Upload, upload_id)
     if upload is None:
         raise HTTPException(404, "no such upload")
