@@ -370,6 +370,35 @@ def benchmark(B: int = 8, H: int = 16, lengths=(1024, 2048, 4096, 8192), dims=(6
                       f"{tflops(both, 3.5):>8.1f} {tflops(ref_both, 3.5):>7.1f} {ref_both / both:>8.2f}")
 
 
+def sweep_warps(B: int = 8, H: int = 16, L: int = 2048, dtype=torch.bfloat16) -> None:
+    """Head dim 64 at 4 warps (the launch today) and at 8, TFLOP/s, on a GPU. Compiled for sm_90
+    (benchmarks/kernel_resources.py), 4 warps put the forward and dQ kernels at the 255-register
+    ceiling, dQ spilling 32 bytes; 8 warps take 116, 164 and 128 registers, no spill. Which is
+    faster is the GPU's to say."""
+    if not torch.cuda.is_available():
+        print("sweep: no CUDA device, skipped")
+        return
+    global _blocks
+    from triton.testing import do_bench
+
+    today = _blocks
+    print(f"head dim 64, ({B}, {H}, {L}, 64) {dtype}: TFLOP/s by warps (4 is today's launch)")
+    try:
+        for warps in (4, 8):
+            _blocks = lambda head_dim, w=warps: (128, 64, w, 3) if head_dim <= 64 else today(head_dim)  # noqa: E731
+            for causal in (False, True):
+                q, k, v = (torch.randn(B, H, L, 64, device="cuda", dtype=dtype, requires_grad=True) for _ in range(3))
+                do = torch.randn_like(q)
+                flops = 4 * B * H * L * L * 64 * (0.5 if causal else 1.0)
+                fwd = do_bench(lambda: attention(q, k, v, causal=causal))
+                both = do_bench(lambda: attention(q, k, v, causal=causal).backward(do))
+                print(f"  warps {warps} causal {causal!s:5}: forward {flops / fwd * 1e-9:7.1f}, "
+                      f"forward+backward {3.5 * flops / both * 1e-9:7.1f}")
+    finally:
+        _blocks = today
+
+
 if __name__ == "__main__":
     check()
     benchmark()
+    sweep_warps()
