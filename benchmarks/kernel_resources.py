@@ -37,8 +37,13 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import torch
-import triton
+if __name__ == "__main__":
+    # Compile, never interpret: triton reads this as it is imported (its own library
+    # functions become interpreted ones otherwise, and compiling them fails).
+    os.environ["TRITON_INTERPRET"] = "0"
+
+import torch  # noqa: E402
+import triton  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -150,10 +155,8 @@ def compile_usage(fn, args: tuple, kwargs: dict, shape: str) -> Usage:
 
 
 def load(name: str):
-    """Import kernels/<name>.py as its own module, its kernels compiled, never interpreted
-    (@triton.jit reads TRITON_INTERPRET as it decorates; the kernel files only set it
-    where it is unset)."""
-    os.environ["TRITON_INTERPRET"] = "0"
+    """Import kernels/<name>.py as its own module (TRITON_INTERPRET is 0 by now: the kernel
+    files only set it where it is unset, and @triton.jit reads it as it decorates)."""
     spec = importlib.util.spec_from_file_location(f"_resources_{name}", ROOT / "kernels" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -96,3 +96,23 @@ def test_softmax_compiles_for_sm90_as_its_launcher_assumes(tmp_path):
 
 def _env() -> dict:
     return {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"} | {"PYTHONPATH": str(ROOT)}
+
+
+@pytest.mark.parametrize("name, kernels", [
+    ("triton_matmul", {"matmul_kernel"}),
+    ("flash_attention", {"attention_fwd_kernel", "attention_bwd_delta_kernel", "attention_bwd_dkdv_kernel",
+                         "attention_bwd_dq_kernel"}),
+])
+def test_every_gpu_launch_of_the_reference_compiles_for_sm90_and_fits(tmp_path, name, kernels):
+    """The launches these references make only on a GPU (their bench tiles, stages and warps)
+    are otherwise never compiled before a GPU session: a tile whose stages overflow shared
+    memory, or code the compiler rejects, fails here instead."""
+    out = tmp_path / "resources.json"
+    done = subprocess.run([sys.executable, str(TOOL), "--kernels", name, "--json", str(out)],
+                          capture_output=True, text=True, timeout=300, env=_env())
+    if done.returncode == 2 and "not measured" in done.stderr:
+        pytest.skip(done.stderr.strip())
+    assert done.returncode == 0, (done.stdout + done.stderr)[-2000:]
+    launched = json.loads(out.read_text())["kernels"]
+    assert {k["kernel"] for k in launched} == kernels
+    assert all(k["fits"] and k["shared"] <= 232448 and k["programs_per_sm"] >= 1 for k in launched)
