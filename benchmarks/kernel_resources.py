@@ -237,6 +237,9 @@ def main(argv=None) -> int:
     if unknown:
         print(f"kernel_resources: unknown kernel {unknown[0]!r} (known: {', '.join(CALLS)})", file=sys.stderr)
         return 2
+    if args.json and not args.json.parent.is_dir():
+        print(f"kernel_resources: --json {args.json}: no folder {args.json.parent}", file=sys.stderr)
+        return 2
     if not Path(_cuobjdump()).exists():
         print(f"kernel_resources: not measured: triton {triton.__version__} ships no cuobjdump here", file=sys.stderr)
         return 2

@@ -116,3 +116,9 @@ def test_every_gpu_launch_of_the_reference_compiles_for_sm90_and_fits(tmp_path, 
     launched = json.loads(out.read_text())["kernels"]
     assert {k["kernel"] for k in launched} == kernels
     assert all(k["fits"] and k["shared"] <= 232448 and k["programs_per_sm"] >= 1 for k in launched)
+
+
+def test_a_json_path_in_no_folder_is_one_line_before_any_work(tool, monkeypatch, capsys, tmp_path):
+    monkeypatch.setattr(tool, "measure", lambda names: pytest.fail("measured before checking --json"))
+    assert tool.main(["--json", str(tmp_path / "missing" / "out.json")]) == 2
+    assert capsys.readouterr().err.strip().endswith(f"no folder {tmp_path / 'missing'}")
