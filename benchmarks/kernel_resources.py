@@ -50,12 +50,14 @@ ROOT = Path(__file__).resolve().parents[1]
 # sm_90 (H100, H200): per SM. From the CUDA occupancy tables for compute capability 9.0.
 CAPABILITY = 90
 REGISTERS = 65536
+SUB_PARTITIONS = 4        # the register file is split among them; a warp's registers come from one
 REG_UNIT = 256            # registers are given to a warp in units of 256
 MAX_THREADS = 2048
 MAX_PROGRAMS = 32
 SHARED_PER_SM = 233472    # 228 KiB
 SHARED_PER_BLOCK = 232448  # 227 KiB, the most one program may opt in to
 SHARED_RESERVED = 1024    # per program, kept by the system
+SHARED_UNIT = 128         # shared memory is given to a program in units of 128 bytes
 
 DTYPES = {torch.float16: "fp16", torch.bfloat16: "bf16", torch.float32: "fp32", torch.float64: "fp64",
           torch.int32: "i32", torch.int64: "i64", torch.int8: "i8", torch.uint8: "u8", torch.bool: "i1"}
@@ -76,12 +78,16 @@ class Usage:
 
 
 def programs_per_sm(warps: int, registers: int, shared: int) -> tuple[int, str]:
-    """How many programs of this kernel an sm_90 SM holds at once, and which resource says so."""
+    """How many programs of this kernel an sm_90 SM holds at once, and which resource says so,
+    counted as cuda_occupancy.h counts (cudaOccMaxBlocksPerSMRegsLimit and ...SmemLimit)."""
     per_warp = math.ceil(registers * 32 / REG_UNIT) * REG_UNIT
+    # Warps per sub-partition, times 4: not REGISTERS // per_warp, which would count the
+    # leftovers of four sub-partitions as room for more warps (it differs at 1 or 2 warps).
+    resident_warps = (REGISTERS // SUB_PARTITIONS // per_warp) * SUB_PARTITIONS if registers else 0
     by = {
-        "registers": REGISTERS // (per_warp * warps) if registers else MAX_PROGRAMS,
+        "registers": resident_warps // warps if registers else MAX_PROGRAMS,
         "threads": MAX_THREADS // (32 * warps),
-        "shared": SHARED_PER_SM // (shared + SHARED_RESERVED),
+        "shared": SHARED_PER_SM // (math.ceil((shared + SHARED_RESERVED) / SHARED_UNIT) * SHARED_UNIT),
         "programs": MAX_PROGRAMS,
     }
     limit = min(by, key=by.get)
@@ -100,15 +106,19 @@ class Recorder:
 
 def _specialise(fn, args: tuple, kwargs: dict) -> tuple[dict, dict, dict, dict]:
     """(signature, constexprs, attrs, options) for triton.compile, as the JIT would make them."""
-    options = {k: kwargs.pop(k) for k in ("num_warps", "num_stages", "num_ctas", "maxnreg") if k in kwargs}
-    values = dict(zip([p.name for p in fn.params], args))
+    # What is not a parameter is a launch option (num_warps, num_stages, ...), as in the JIT.
+    names = [p.name for p in fn.params]
+    options = {k: kwargs.pop(k) for k in list(kwargs) if k not in names}
+    values = dict(zip(names, args))
     values.update(kwargs)
     signature, constexprs, attrs = {}, {}, {}
     for i, p in enumerate(fn.params):
         v = values.get(p.name, p.default if p.has_default else None)
-        if p.is_constexpr or v is None or isinstance(v, bool) or (isinstance(v, int) and v == 1):
+        if p.is_constexpr or v is None or (isinstance(v, int) and not isinstance(v, bool) and v == 1):
             signature[p.name] = "constexpr"
             constexprs[(i,)] = v
+        elif isinstance(v, bool):  # a runtime flag unless declared constexpr (True == 1 is no constant)
+            signature[p.name] = "u1"
         elif isinstance(v, torch.Tensor):
             signature[p.name] = "*" + DTYPES[v.dtype]
             attrs[(i,)] = [["tt.divisibility", 16]]  # torch's allocations are 256-byte aligned

@@ -34,6 +34,11 @@ def tool():
     (4, 20, 0, (16, "threads")),          # short rows: 2048 threads an SM
     (4, 204, 132096, (1, "shared")),      # a matmul tile: 129 KiB of stages
     (1, 16, 0, (32, "programs")),         # tiny programs: at most 32 an SM
+    # As cuda_occupancy.h counts: registers go to warps within each of the 4 sub-partitions
+    # (16384 each), so 2 warps of 200 registers (6400 a warp) fit 2 + 2 + 2 + 2, not 10 // 2;
+    # shared memory is given in 128-byte units (14480 + 1024 rounds to 15616: 14, not 15).
+    (2, 200, 0, (4, "registers")),
+    (4, 32, 14480, (14, "shared")),
 ])
 def test_programs_per_sm_follows_the_sm90_limits(tool, warps, registers, shared, want):
     assert tool.programs_per_sm(warps, registers, shared) == want
@@ -50,10 +55,31 @@ def test_arguments_are_specialised_as_the_jit_does(tool):
     signature, constexprs, attrs, options = tool._specialise(
         fn, (x, 4096, 1, 1000, 0.5, True), {"BLOCK": 64, "num_warps": 8, "num_stages": 2})
     assert signature == {"x": "*bf16", "n": "i32", "one": "constexpr", "m": "i32", "scale": "fp32",
-                         "flag": "constexpr", "BLOCK": "constexpr"}
-    assert constexprs == {(2,): 1, (5,): True, (6,): 64}
+                         "flag": "u1", "BLOCK": "constexpr"}  # a bool is constant only if declared so
+    assert constexprs == {(2,): 1, (6,): 64}
     assert set(attrs) == {(0,), (1,)}            # the pointer and 4096, not 1000
     assert options == {"num_warps": 8, "num_stages": 2}
+
+
+def test_specialisation_is_triton_s_own(tool):
+    """Argument by argument, what the JIT's own specialiser (the one JITFunction.run calls)
+    makes of each value: a bool not declared constexpr stays a runtime u1, 1 a constant,
+    multiples of 16 divisible; and launch options other than the four usual ones pass on."""
+    jit = pytest.importorskip("triton.runtime.jit")
+    if not hasattr(jit, "native_specialize_impl"):
+        pytest.skip("this triton has no native_specialize_impl")
+    from triton.backends.compiler import BaseBackend
+
+    x = torch.empty(4, 4, dtype=torch.float16, device="meta")
+    values = (x, True, False, 1, 0, 16, -16, 1000, 2**31 - 16, 2**31, 2**40, 0.5, None)
+    fn = SimpleNamespace(__name__="k", params=[_param(f"a{i}") for i in range(len(values))])
+    signature, constexprs, attrs, options = tool._specialise(fn, values, {"num_warps": 4, "enable_fp_fusion": False})
+    for i, v in enumerate(values):
+        kind, attr = jit.native_specialize_impl(BaseBackend, v, False, True, True)
+        assert signature[f"a{i}"] == kind, v
+        assert ((i,) in constexprs) == (kind == "constexpr"), v
+        assert attrs.get((i,), []) == (BaseBackend.parse_attr(attr) if isinstance(attr, str) else []), v
+    assert options == {"num_warps": 4, "enable_fp_fusion": False}
 
 
 def test_a_kernel_over_the_shared_memory_limit_fails_the_run(tool, monkeypatch, capsys):

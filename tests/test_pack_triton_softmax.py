@@ -457,6 +457,22 @@ def test_the_benchmark_s_other_launches_are_softmaxes(kernel_file):
     torch.testing.assert_close(kernel_file._online(x, 4096, 2), torch.softmax(x, dim=-1), atol=1e-7, rtol=1e-5)
 
 
+
+@pytest.mark.parametrize("n_cols", [300, 20000])  # the fused path and the online one
+def test_non_finite_inputs_give_what_torch_gives(kernel_file, n_cols):
+    # Masked scores (-inf) are ordinary softmax input: a row whose leading columns are all
+    # -inf (a lane of the online loop that sees only -inf for a while) is still a softmax of
+    # the rest. A row of all -inf, or one holding NaN or +inf, is NaN throughout in torch.
+    x = torch.randn(6, n_cols, generator=torch.Generator().manual_seed(4)) * 4  # (6, n_cols)
+    x[0, ::3] = -float("inf")
+    x[1, : n_cols // 2] = -float("inf")
+    x[2, 0] = -float("inf")
+    x[3] = -float("inf")
+    x[4, 7] = float("nan")
+    x[5, 7] = float("inf")
+    torch.testing.assert_close(kernel_file.softmax(x), torch.softmax(x, dim=-1), atol=1e-7, rtol=1e-5,
+                               equal_nan=True)
+
 @pytest.mark.parametrize("n_rows, n_cols, dtype, want", [
     (4096, 32768, torch.float16, 264),   # L2 holds 480 such rows: every resident program (2 an SM)
     (4096, 65536, torch.float16, 240),   # 30 MiB of rows in flight: half the 60 MiB L2

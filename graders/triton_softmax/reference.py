@@ -18,7 +18,7 @@ MAX_FUSED_BLOCK = 16384  # widest row held in registers. At 32768 (H200): 73% of
                          # loop's 78%; compiled for sm_90 it takes 94 registers a thread at 16
                          # warps: one program an SM, which is either loading or reducing
 LOOP_BLOCK = 8192        # columns per step of the online loop for wider rows
-WIDE_PER_SM = 2          # online-path programs an sm_90 SM holds at once (98 registers a thread at
+WIDE_PER_SM = 2          # online-path programs an sm_90 SM holds at once (100 registers a thread at
                          # 8 warps: benchmarks/kernel_resources.py); 16 KiB of loads in flight each
 MIN_TILE = 1024          # short rows share a program: ROWS = MIN_TILE // BLOCK rows a program
 
@@ -37,7 +37,9 @@ def softmax_kernel(
         # One tile of ROWS whole rows a program. Padding loads as -inf: it never wins the
         # max and its exp is exactly 0. A row past n_rows (the last tile's) is all padding:
         # its max is taken as 0 and its sum as 1, so it computes zeros, never NaN, and is
-        # not stored. A real row's sum is at least 1 (its max term is exp(0)): unchanged.
+        # not stored. A real row keeps its own max and sum, so a NaN or +inf in it makes the
+        # whole row NaN, as in torch (a clamp of the sum to 1 would hide it: tl.maximum
+        # drops NaN, and the row would come out unnormalised).
         rows = tl.program_id(0).to(tl.int64) * ROWS + tl.arange(0, ROWS)  # (ROWS,) int64: M * N may pass 2**31
         mask = (rows < n_rows)[:, None] & (cols < n_cols)[None, :]     # (ROWS, BLOCK)
         # Read once, never again: evict_first keeps L2 for the other rows.
@@ -45,7 +47,7 @@ def softmax_kernel(
                     other=-float("inf"), eviction_policy="evict_first").to(tl.float32)  # (ROWS, BLOCK)
         x_max = tl.where(rows < n_rows, tl.max(x, axis=1), 0.0)        # (ROWS,)
         num = tl.exp(x - x_max[:, None])                               # (ROWS, BLOCK) in [0, 1]
-        den = tl.maximum(tl.sum(num, axis=1), 1.0)                     # (ROWS,) >= 1
+        den = tl.where(rows < n_rows, tl.sum(num, axis=1), 1.0)        # (ROWS,)
         y = num * (1.0 / den)[:, None]
         tl.store(y_ptr + rows[:, None] * y_row_stride + cols[None, :], y.to(y_ptr.dtype.element_ty), mask=mask)
     else:
@@ -59,8 +61,8 @@ def softmax_kernel(
             # Online softmax, one running (max, sum) per lane: lane j sees columns
             # j, j + BLOCK, j + 2 * BLOCK, ... and rescales its sum whenever its max
             # grows. The lanes are merged once at the end, not every step.
-            # n_cols > BLOCK here, so every lane reads a real column in the first
-            # step and its max is finite from then on (no -inf - -inf = NaN).
+            # A lane that has seen only -inf so far (masked scores, or the padding of
+            # the last step) shifts by 0 instead of by its max: -inf - -inf is NaN.
             m = tl.full([BLOCK], -float("inf"), tl.float32)            # (BLOCK,)
             s = tl.zeros([BLOCK], tl.float32)                          # (BLOCK,)
             for start in range(0, n_cols, BLOCK):
@@ -69,7 +71,8 @@ def softmax_kernel(
                 x = tl.load(x_row_ptr + c, mask=c < n_cols, other=-float("inf"),
                             eviction_policy="evict_last").to(tl.float32)
                 m_new = tl.maximum(m, x)
-                s = s * tl.exp(m - m_new) + tl.exp(x - m_new)
+                shift = tl.where(m_new == -float("inf"), 0.0, m_new)
+                s = s * tl.exp(m - shift) + tl.exp(x - shift)
                 m = m_new
             x_max = tl.max(m, axis=0)
             den = tl.sum(s * tl.exp(m - x_max), axis=0)
