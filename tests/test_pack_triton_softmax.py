@@ -480,6 +480,7 @@ def test_non_finite_inputs_give_what_torch_gives(kernel_file, n_cols):
     (50, 65536, torch.float16, 50),      # fewer rows than that: one program a row
 ])
 def test_the_wide_grid_is_resident_and_keeps_its_rows_in_l2(kernel_file, monkeypatch, n_rows, n_cols, dtype, want):
+    # What the H200 reported (benchmarks/README.md: test_flush_evicts_l2 read half of its 60 MiB).
     h200 = SimpleNamespace(multi_processor_count=132, L2_cache_size=60 * 2**20)
     monkeypatch.setattr(torch.cuda, "get_device_properties", lambda device: h200)
     x = SimpleNamespace(shape=(n_rows, n_cols), is_cuda=True, device="cuda:0",
