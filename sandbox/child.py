@@ -96,6 +96,8 @@ class WorkerLink:
                         self.channel.send({"event": "grader_fault", "problems": [str(p)[:600] for p in found[:8]]})
                         self.stop()
                         os._exit(0)
+                    # the host's clock: start-up ends and the submission's load (a build) begins
+                    self.channel.send({"event": "loading"})
                 else:
                     return header, payload
             self._wait_for_bytes()
