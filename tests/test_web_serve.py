@@ -110,3 +110,48 @@ def test_serve_with_an_unusable_database_says_so_in_one_line(tmp_path, capsys, c
                           if command == "serve" else [command, "--db", db.format(port=closed, tmp=tmp_path)], capsys)
     assert code == 2 and err.count("\n") == 1 and words in err, err
     assert "hunter2" not in err + out and "Traceback" not in err
+
+
+def test_ctrl_c_just_after_the_banner_still_stops_the_workers(tmp_path, monkeypatch):
+    """Ctrl-C can land while the banner is being written, before the server runs: the workers
+    started by then must be stopped, not left running without their server (seen in 1 of 6
+    real starts interrupted as soon as the banner was read)."""
+    from dlverify.commands import serve as serve_command
+
+    started: list[FakeWorker] = []
+
+    class FakeWorker:
+        def __init__(self, command, env=None):
+            self.command, self.stopped = command, False
+            started.append(self)
+
+        def terminate(self):
+            self.stopped = True
+
+        def wait(self, timeout=None):
+            return 0
+
+        def kill(self):
+            self.stopped = True
+
+    class InterruptedOut:
+        """stdout as the signal finds it: the banner's line is where KeyboardInterrupt is raised."""
+        def __init__(self):
+            self.text = ""
+
+        def write(self, text):
+            self.text += text
+            if "grading worker" in text:
+                raise KeyboardInterrupt
+
+        def flush(self):
+            pass
+
+    monkeypatch.setattr(serve_command.subprocess, "Popen", FakeWorker)
+    monkeypatch.setattr("uvicorn.run", lambda *a, **k: pytest.fail("the server must not start"))
+    monkeypatch.setenv("DLVERIFY_STAFF_PASSWORD", "a-long-enough-password")
+    out, err = InterruptedOut(), __import__("io").StringIO()
+    code = main(["serve", "--port", str(_free_port()), "--workers", "2", "--db", f"sqlite:///{tmp_path}/g.db"],
+                Env(stdout=out, stderr=err))
+    assert code == 130 and err.getvalue() == "dlverify: interrupted\n"
+    assert len(started) == 2 and all(w.stopped for w in started), "a worker outlived an interrupted `dlverify serve`"

@@ -105,12 +105,14 @@ def cmd_serve(args, env) -> int:
     # The URL goes to the workers in their environment: on a command line `ps` shows its password.
     worker_env = {**os.environ, "DLVERIFY_DB": book.url.render_as_string(hide_password=False)}
     command = [sys.executable, "-m", "dlverify.web.worker", *_worker_options(args)]
-    workers = [subprocess.Popen(command, env=worker_env) for _ in range(args.workers)]
+    workers: list[subprocess.Popen] = []
     shown = book.url.render_as_string(hide_password=True)
-    env.stdout.write(f"dlverify serve: http://{args.host}:{args.port}/  gradebook {shown}  "
-                     f"{len(workers)} grading worker(s){' on Ray ' + args.ray if args.ray else ''}\n")
-    env.stdout.flush()
-    try:
+    try:   # from the first worker on: Ctrl-C during the banner must not leave workers without a server
+        for _ in range(args.workers):
+            workers.append(subprocess.Popen(command, env=worker_env))
+        env.stdout.write(f"dlverify serve: http://{args.host}:{args.port}/  gradebook {shown}  "
+                         f"{len(workers)} grading worker(s){' on Ray ' + args.ray if args.ray else ''}\n")
+        env.stdout.flush()
         uvicorn.run(create_app(settings, book), host=args.host, port=args.port, log_level="warning")
     finally:
         for worker in workers:
