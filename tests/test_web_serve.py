@@ -68,8 +68,9 @@ def test_serve_starts_prints_the_first_staff_password_once_and_stops_its_workers
     try:
         assert "password" not in again.stdout.readline()   # shown once: the account exists now
     finally:
-        again.send_signal(signal.SIGINT)
+        again.send_signal(signal.SIGINT)   # as soon as its first line is read: during the banner, often
         again.wait(timeout=60)
+    assert _workers(again.pid) == [], "a grading worker outlived `dlverify serve` stopped at start"
 
 
 def _workers(group: int) -> list[int]:
