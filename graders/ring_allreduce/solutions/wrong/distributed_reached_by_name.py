@@ -1,6 +1,8 @@
-# WRONG(rejected): reaches torch.distributed with getattr and a name built at run time (past the static import rule); its all_reduce is refused as it runs
+# WRONG(failed): reaches torch.distributed with getattr and a name built at run time (past the static import rule); with no process group in the sandbox its all_reduce raises
 """ring_allreduce, known wrong: torch.distributed's all_reduce, reached as getattr(torch, name)
-so that no import of it is written; the ring below it never runs."""
+so that no import of it is written. Not `rejected`: the rule is the import (refusing its calls as ops
+too would trip the import guard on the generated code torch runs when the op watch first imports
+dynamo); no process group can be made in the sandbox (gloo needs a network), so the call raises."""
 
 import torch
 
