@@ -5,7 +5,6 @@ Sandboxed path: tests/test_packs.py."""
 
 from __future__ import annotations
 
-import math
 import types
 from dataclasses import replace
 from fractions import Fraction
