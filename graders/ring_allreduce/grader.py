@@ -27,7 +27,8 @@ def make_inputs(case: Case, seed: int) -> dict[str, Any]:
     if p["op"] == "ring":
         numel = int(p["numel"])
         if p["dtype"] == "int64":
-            return {"x": torch.randint(-1000, 1000, (n, numel), generator=g)}
+            high = int(p.get("high", 1000))           # 2**61: past float64's exact integers, N of them still fit
+            return {"x": torch.randint(-high, high, (n, numel), generator=g)}
         return {"x": torch.randn(n, numel, generator=g, dtype=torch.float64)}
     return {f"g{i}": torch.randn(n, *shape, generator=g, dtype=torch.float64) for i, shape in enumerate(p["shapes"])}
 
