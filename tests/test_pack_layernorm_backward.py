@@ -91,3 +91,16 @@ def test_malformed_outputs_are_the_candidates_failure(pack, ctx):
                     {**want, "y": want["y"][:1]}):
         result = pack.grader.check(c, i, outputs, want, ctx)
         assert not result.ok and result.message
+
+
+def test_constant_groups_have_variance_zero_whatever_the_summation_order(pack):
+    # A guard such as rstd = where(var > 0, ..., 0) zeroes a constant group's dx (it should be
+    # (dxhat - mean(dxhat)) / sqrt(eps)). It shows only if the candidate's var is exactly 0: with a
+    # value like 0.1 a running sum can round off n * value, leave var ~1e-33 and hide the guard.
+    c = case(pack, "constant_groups")
+    for seed in range(20):
+        groups = pack.grader.make_inputs(c, seed)["x"].reshape(-1, c.params["shape"][-1])   # (G, n)
+        running = np.zeros(groups.shape[0])
+        for column in groups.T:                                # left to right, one rounding a step
+            running = running + column
+        assert np.array_equal(running / groups.shape[1], groups[:, 0]), seed
