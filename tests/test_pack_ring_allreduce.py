@@ -5,6 +5,7 @@ Sandboxed path: tests/test_packs.py."""
 
 from __future__ import annotations
 
+import time
 import types
 from dataclasses import replace
 from fractions import Fraction
@@ -82,6 +83,49 @@ def test_a_deadlock_is_the_candidates_error_in_bounded_time(pack, ctx, monkeypat
     with pytest.raises(RuntimeError, match="a deadlock"):
         ctx.driver.run(types.SimpleNamespace(ring_allreduce=everyone_waits), c.params,
                        pack.grader.make_inputs(c, SEED), "cpu")
+
+
+def test_a_deadlock_is_seen_at_once_not_at_the_timeout(pack, ctx, monkeypatch):
+    """Every rank still running waits on an empty mailbox: no send can come, so no need to wait."""
+    monkeypatch.setattr(ctx.driver, "RECV_TIMEOUT", 120.0)
+    c = case(pack, "four_ranks_even")
+    receives_first = types.SimpleNamespace(ring_allreduce=lambda rank, world, t, comm: comm.recv((rank - 1) % world))
+    began = time.monotonic()
+    with pytest.raises(RuntimeError, match="every rank still running is waiting"):
+        ctx.driver.run(receives_first, c.params, pack.grader.make_inputs(c, SEED), "cpu")
+    assert time.monotonic() - began < 60, "waited for the receive timeout"
+
+
+def test_one_ranks_own_error_is_the_one_reported_and_the_others_stop_waiting(pack, ctx, monkeypatch):
+    monkeypatch.setattr(ctx.driver, "RECV_TIMEOUT", 120.0)
+
+    def rank_two_breaks(rank, world, t, comm):
+        if rank == 2:
+            raise ValueError("rank 2's own bug")
+        comm.send((rank + 1) % world, t)
+        return comm.recv((rank - 1) % world)        # rank 3 waits for rank 2 forever
+
+    c = case(pack, "four_ranks_even")
+    began = time.monotonic()
+    with pytest.raises(ValueError, match="rank 2's own bug"):
+        ctx.driver.run(types.SimpleNamespace(ring_allreduce=rank_two_breaks), c.params,
+                       pack.grader.make_inputs(c, SEED), "cpu")
+    assert time.monotonic() - began < 60, "waited for the receive timeout"
+
+
+def test_a_rank_waiting_on_a_slow_sender_still_gets_its_message(pack, ctx):
+    """Not a deadlock: the sender is running (busy), not waiting."""
+    params = {**case(pack, "four_ranks_even").params, "N": 2, "numel": 3}
+    x = torch.randn(2, 3, dtype=torch.float64)
+
+    def slow(rank, world, t, comm):
+        if rank == 0:
+            time.sleep(0.5)
+        comm.send((rank + 1) % world, t)
+        return comm.recv((rank - 1) % world)
+
+    out = ctx.driver.run(types.SimpleNamespace(ring_allreduce=slow), params, {"x": x}, "cpu")
+    assert torch.equal(out["result"], x.flip(0))
 
 
 def test_malformed_outputs_are_the_candidates_failure(pack, ctx):

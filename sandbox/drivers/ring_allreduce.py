@@ -2,8 +2,9 @@
 mailbox between them, and byte counts of what each rank sends.
 
 `comm.send(dst, tensor)` copies the tensor into dst's mailbox and returns at once;
-`comm.recv(src)` waits (RECV_TIMEOUT seconds at most: a deadlock becomes the candidate's
-error, not a hang) for the next tensor src sent to this rank. Every send is counted: bytes,
+`comm.recv(src)` waits for the next tensor src sent to this rank: a deadlock (every rank
+still running waiting to receive) is the candidate's error at once, and no wait passes
+RECV_TIMEOUT. When a rank raises, the ranks waiting on it stop, and its error is the one reported. Every send is counted: bytes,
 messages, and whether it went anywhere but the next rank on the ring. The counts live in
 closures here, next to candidate code: the host re-checks the results, and a tampered count
 cannot make a wrong sum right.
@@ -11,21 +12,81 @@ cannot make a wrong sum right.
 
 from __future__ import annotations
 
-import queue
 import threading
+import time
+from collections import deque
 from typing import Any
 
 import torch
 
 from contract import ContractError  # sandbox/contract.py: on the child's path
 
-RECV_TIMEOUT = 10.0
+RECV_TIMEOUT = 10.0   # the longest any recv waits; a deadlock among the ranks is seen at once
+
+
+class _PeerFailed(Exception):
+    """Raised in a waiting rank once another rank has failed: the other rank's error is the one reported."""
+
+
+class _Ring:
+    """The mailboxes and who is waiting on them, under one lock.
+
+    A rank in recv on an empty mailbox, with every other rank still running also in recv on an
+    empty one, can never be sent anything: that is a deadlock, said at once rather than after
+    RECV_TIMEOUT. Only when no thread but the ranks is alive (a candidate's own thread could
+    still send), so the rule never fires on a slow but live ring.
+    """
+
+    def __init__(self, world: int):
+        self.world, self.cond = world, threading.Condition()
+        self.boxes = {(a, b): deque() for a in range(world) for b in range(world) if a != b}
+        self.running = world
+        self.waiting: dict[int, tuple[int, int]] = {}    # rank -> the mailbox it waits on
+        self.failure: BaseException | None = None       # the first error any rank raised
+        self.threads_before = threading.active_count()  # this driver's own threads, the ranks not yet started
+
+    def put(self, src: int, dst: int, data: torch.Tensor) -> None:
+        with self.cond:
+            self.boxes[(src, dst)].append(data)
+            self.cond.notify_all()
+
+    def get(self, src: int, dst: int) -> torch.Tensor:
+        box, deadline = self.boxes[(src, dst)], time.monotonic() + RECV_TIMEOUT
+        with self.cond:
+            self.waiting[dst] = (src, dst)
+            try:
+                while not box:
+                    if self.failure is not None:
+                        raise _PeerFailed()
+                    if self._deadlocked():
+                        raise RuntimeError(f"rank {dst}: recv({src}) can never be answered: every rank still "
+                                           f"running is waiting to receive (a deadlock)")
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise RuntimeError(f"rank {dst}: recv({src}) waited {RECV_TIMEOUT:.0f} s for a message "
+                                           f"that never came (a deadlock, or a send missing on rank {src})")
+                    self.cond.wait(min(left, 0.5))
+                return box.popleft()
+            finally:
+                del self.waiting[dst]
+
+    def _deadlocked(self) -> bool:
+        only_ranks = threading.active_count() <= self.threads_before + self.running
+        stuck = len(self.waiting) == self.running and not any(self.boxes[key] for key in self.waiting.values())
+        return stuck and only_ranks
+
+    def finished(self, error: BaseException | None) -> None:
+        with self.cond:
+            self.running -= 1
+            if error is not None and not isinstance(error, _PeerFailed) and self.failure is None:
+                self.failure = error
+            self.cond.notify_all()
 
 
 class _Comm:
     __slots__ = ("send", "recv", "rank", "world_size")
 
-    def __init__(self, rank: int, world: int, boxes, counts):
+    def __init__(self, rank: int, world: int, ring: _Ring, counts):
         self.rank, self.world_size = rank, world
 
         def send(dst, tensor):
@@ -39,32 +100,29 @@ class _Comm:
             counts["sizes"][rank].append(data.numel())
             if dst != (rank + 1) % world:
                 counts["off_ring"][rank] += 1
-            boxes[(rank, dst)].put(data)
+            ring.put(rank, dst, data)
 
         def recv(src):
             if type(src) is not int or not 0 <= src < world or src == rank:
                 raise ValueError(f"rank {rank}: recv from {src!r}, which is not another rank of {world}")
-            try:
-                return boxes[(src, rank)].get(timeout=RECV_TIMEOUT)
-            except queue.Empty:
-                raise RuntimeError(f"rank {rank}: recv({src}) waited {RECV_TIMEOUT:.0f} s for a message that "
-                                   f"never came (a deadlock, or a send missing on rank {src})") from None
+            return ring.get(src, rank)
 
         self.send, self.recv = send, recv
 
 
 def _run_ranks(world: int, work) -> tuple[list, dict]:
-    boxes = {(a, b): queue.Queue() for a in range(world) for b in range(world) if a != b}
+    ring = _Ring(world)
     counts = {"bytes": [0] * world, "messages": [0] * world, "off_ring": [0] * world,
               "sizes": [[] for _ in range(world)]}
     results: list = [None] * world
-    errors: list = [None] * world
 
     def one(rank):
+        error = None
         try:
-            results[rank] = work(rank, _Comm(rank, world, boxes, counts))
-        except BaseException as exc:  # noqa: BLE001 - reported below as the candidate's
-            errors[rank] = exc
+            results[rank] = work(rank, _Comm(rank, world, ring, counts))
+        except BaseException as exc:  # noqa: BLE001 - the first one is reported below as the candidate's
+            error = exc
+        ring.finished(error)
 
     threads = [threading.Thread(target=one, args=(r,), name=f"rank-{r}") for r in range(world)]
     for t in threads:
@@ -73,10 +131,9 @@ def _run_ranks(world: int, work) -> tuple[list, dict]:
         t.join(RECV_TIMEOUT * 4)
     if any(t.is_alive() for t in threads):
         raise ContractError("some ranks never returned (a deadlock)")
-    for rank, exc in enumerate(errors):
-        if exc is not None:
-            raise exc
-    leftover = sum(box.qsize() for box in boxes.values())
+    if ring.failure is not None:
+        raise ring.failure      # the first error in time: a rank's own, not the wait it caused elsewhere
+    leftover = sum(len(box) for box in ring.boxes.values())
     if leftover:
         raise ContractError(f"{leftover} message(s) were sent and never received")
     return results, counts
