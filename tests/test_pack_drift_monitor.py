@@ -1,6 +1,6 @@
 """Host-side tests of the drift_monitor pack: the trusted answer against independent oracles
 (scipy's KS, the README's PSI as a loop, hand-worked windows), the hidden cases' claims about
-their data, the check. The driver and the rules: tests/test_pack_drift_monitor_driver.py.
+their data, the check, the driver, the rules and the bench's workload model.
 Sandboxed path (every known solution graded once): tests/test_packs.py."""
 
 from __future__ import annotations
@@ -9,6 +9,11 @@ import math
 
 import numpy as np
 import pytest
+
+from dlverify import paths
+from dlverify.gpu.workload import workload
+from dlverify.packs.registry import get_exercise
+from dlverify.screening.static_rules import violations
 
 EXERCISE = "drift_monitor"
 SEED = 21
@@ -169,8 +174,8 @@ def test_each_alert_detail_decides_a_hidden_case(pack, ctx, variant):
         args = (p["high"], p["low"], p["k_on"], p["m_off"])
         want = pack.grader.expected(c, pack.grader.make_inputs(c, SEED), ctx)["states"].tolist()
         assert alerts_with(values, *args) == want                # the plain rule: the oracle agrees
-        changed = not (variant == "consecutive")
-        differs |= alerts_with(values, *args, **{variant: changed}) != want
+        changed = {variant: variant != "consecutive"}            # consecutive=False is the variant
+        differs |= alerts_with(values, *args, **changed) != want
     assert differs, variant
 
 
@@ -183,7 +188,8 @@ def test_the_numeric_cases_hold_missing_empty_and_zero_values(pack):
             kinds |= {"empty" for v in lives if len(v) == 0}
             kinds |= {"all missing" for v in lives if len(v) and np.isnan(v).all()}
             kinds |= {"missing" for v in lives if 0 < np.isnan(v).sum() < len(v)}
-            kinds |= {"ref missing" for _ in [0] if np.isnan(inputs["reference"]).any()}
+            if np.isnan(inputs["reference"]).any():
+                kinds.add("ref missing")
             kinds |= {"zero" for v in lives if (v == 0.0).any()}     # 0.0 is a value, not a missing one
         assert kinds == {"empty", "all missing", "missing", "ref missing", "zero"}, op
 
@@ -242,6 +248,7 @@ def _set(key, index, value):
 
 @pytest.mark.parametrize("name, mutate", [
     ("ks_with_ties_and_missing", lambda o: o.clear()),
+    ("ks_with_ties_and_missing", lambda o: "x"),                      # not a dict at all
     ("ks_with_ties_and_missing", lambda o: o.update(extra=np.zeros(1))),
     ("ks_with_ties_and_missing", lambda o: o.update(values=o["values"].astype(np.float32))),
     ("ks_with_ties_and_missing", lambda o: o.update(values=o["values"][:1])),
@@ -259,6 +266,111 @@ def test_check_fails_wrong_or_malformed_outputs(pack, ctx, name, mutate):
     want = pack.grader.expected(c, inputs, ctx)
     outputs = {k: v.copy() for k, v in want.items()}
     assert pack.grader.check(c, inputs, outputs, want, ctx).ok
-    mutate(outputs)
+    replaced = mutate(outputs)                                 # edits in place, or returns outputs of another type
+    outputs = replaced if isinstance(replaced, str) else outputs
     result = pack.grader.check(c, inputs, outputs, want, ctx)
     assert not result.ok and result.message
+
+
+# --- the driver, the rules, the bench --------------------------------------------------------------
+
+
+def fake(**functions):
+    return type("Submission", (), {k: staticmethod(v) for k, v in functions.items()})
+
+
+def run(pack, driver, name, module):
+    c = case(pack, name)
+    return driver.run(module, c.params, pack.grader.make_inputs(c, 3), "cpu")
+
+
+def test_the_driver_hands_over_plain_python_as_the_readme_says(pack, driver):
+    seen = []
+
+    def record(*args):
+        seen.append(args)
+        return 0.0
+
+    run(pack, driver, "psi_numeric_drift_and_missing", fake(psi=record))
+    ref, live, edges = seen[1]                                # the batch with drift and missing values
+    assert type(ref) is list and {type(v) for v in ref} == {float, type(None)}
+    assert {type(v) for v in live} == {float, type(None)}
+    assert type(edges) is list and edges and {type(e) for e in edges} == {float} and edges == sorted(edges)
+    assert seen[3][1] == [] and set(seen[4][1]) == {None}     # an empty batch; an all-missing one
+
+    seen.clear()
+    run(pack, driver, "psi_categorical_unseen_and_missing", fake(psi_categorical=record))
+    assert {type(v) for v in seen[1][0] + seen[1][1]} == {int, type(None)}
+    assert 0 in seen[1][0]                                    # category 0 is a value, not a missing one
+
+    def alerts(values, high, low, k_on, m_off):
+        seen.append((values, high, low, k_on, m_off))
+        return [False] * len(values)
+    seen.clear()
+    out = run(pack, driver, "alerts_with_hysteresis", fake(alerts=alerts))
+    values, *rest = seen[0]
+    assert None in values and {type(v) for v in values} == {float, type(None)}
+    assert [type(x) for x in rest] == [float, float, int, int] and out["states"].dtype == bool
+
+
+@pytest.mark.parametrize("name, module, words", [
+    ("ks_heavy_ties", fake(), "does not define ks_statistic"),
+    ("ks_heavy_ties", fake(ks_statistic=lambda a, b: True), "float or None"),
+    ("ks_heavy_ties", fake(ks_statistic=lambda a, b: "0.1"), "float or None"),
+    ("ks_heavy_ties", fake(ks_statistic=lambda a, b: [0.1]), "float or None"),
+    ("ks_heavy_ties", fake(ks_statistic=lambda a, b: math.nan), "NaN"),       # no value is None
+    ("psi_values_on_the_edges", fake(psi=lambda a, b, e: float("nan")), "NaN"),
+    ("alerts_at_the_thresholds", fake(alerts=lambda v, *a: [False] * (len(v) - 1)), "list of 9 bools"),
+    ("alerts_at_the_thresholds", fake(alerts=lambda v, *a: [0] * len(v)), "list of 9 bools"),
+    ("alerts_at_the_thresholds", fake(alerts=lambda v, *a: tuple([False] * len(v))), "list of 9 bools"),
+])
+def test_the_driver_refuses_returns_that_break_the_contract(pack, driver, name, module, words):
+    with pytest.raises(driver.ContractError, match=words):
+        run(pack, driver, name, module)
+
+
+def test_the_driver_imports_numpy_and_the_standard_library_only():
+    source = (paths.sandbox_dir() / "drivers" / f"{EXERCISE}.py").read_text()
+    imports = {line.split()[1].split(".")[0] for line in source.splitlines() if line.startswith(("import ", "from "))}
+    assert imports <= {"numpy", "contract", "math"}
+
+
+@pytest.mark.parametrize("line", ["import numpy as np", "from scipy.stats import ks_2samp", "import pandas",
+                                  "import sklearn.metrics", "from numpy import histogram"])
+def test_libraries_that_make_it_trivial_are_rejected(line):
+    rules = get_exercise(EXERCISE).rules
+    assert [rule for rule, _ in violations(line + "\n", rules)] == ["forbidden-import"]
+
+
+def test_the_standard_library_is_allowed():
+    source = "import math, bisect, statistics, fractions, heapq\nfrom collections import Counter\n"
+    assert violations(source, get_exercise(EXERCISE).rules) == []
+
+
+def test_an_empty_allow_list_reads_as_the_standard_library_only(pack, tmp_path):
+    """The first pack with allowed_imports = []: neither the handout nor the run-time message may
+    read 'the standard library and ' with nothing after it."""
+    import sys
+
+    from dlverify.packs.handout import render_readme
+
+    text = render_readme(pack.exercise)
+    assert "**Imports allowed** the Python standard library only;" in text and "library): ;" not in text
+    sys.path.insert(0, str(paths.sandbox_dir()))
+    try:
+        from import_guard import ImportGuard
+    finally:
+        sys.path.remove(str(paths.sandbox_dir()))
+    guard = ImportGuard()
+    guard.allowed_imports, guard.forbidden_imports = set(sys.stdlib_module_names), ()
+    assert guard._import_allowed("numpy", ()) == "importing 'numpy' is not allowed (allowed: the standard library only)"
+
+
+def test_the_bench_workload_counts_every_value_once(pack):
+    bench = next(c for c in pack.cases if c.kind == "bench")
+    p = bench.params
+    work = workload(EXERCISE, p)
+    assert work.bytes == 8.0 * (p["n"] + sum(p["batches"]))
+    assert work.dtype == "float64" and work.flops > work.bytes / 8        # a log-n search or sort per value
+    with pytest.raises(KeyError):
+        workload(EXERCISE, case(pack, "alerts_with_hysteresis").params)
