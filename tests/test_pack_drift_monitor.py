@@ -237,6 +237,40 @@ def test_inputs_follow_the_seed(pack):
     assert not np.array_equal(a["live1"], other["live1"], equal_nan=True)
 
 
+def test_inputs_have_the_layout_the_driver_reads(pack):
+    """reference, live0..live(B-1) (+ edges for psi, values for alerts): float64 with NaN missing,
+    int64 with -1 missing for categories; edges strictly increasing, as the README's bins need."""
+    for c in pack.cases:
+        p, inputs = c.params, pack.grader.make_inputs(c, 5)
+        if p["op"] == "alerts":
+            assert set(inputs) == {"values"} and inputs["values"].dtype == np.float64
+            assert len(inputs["values"]) == len(p["values"]), c.name
+            continue
+        lives = {f"live{b}" for b in range(len(p["batches"]))}
+        assert set(inputs) == {"reference"} | lives | ({"edges"} if p["op"] == "psi" else set()), c.name
+        dtype = np.int64 if p["op"] == "psi_cat" else np.float64
+        assert all(inputs[k].dtype == dtype for k in inputs), c.name
+        assert len(inputs["reference"]) == p["n"] and [len(inputs[f"live{b}"]) for b in range(len(lives))] == p["batches"]
+        if p["op"] == "psi":
+            assert len(inputs["edges"]) >= 2 and (np.diff(inputs["edges"]) > 0).all(), c.name
+        if p["op"] == "psi_cat":
+            assert all((inputs[k] >= -1).all() for k in inputs), c.name
+
+
+def test_tolerances_and_cases_keep_the_readmes_promises(pack):
+    tol = pack.tolerances
+    assert set(tol) == {"psi", "psi_cat", "ks"}
+    for op in ("psi", "psi_cat"):                              # "atol = 1e-12, rtol = 1e-9 for PSI"
+        assert (tol[op].atol, tol[op].rtol) == (1e-12, 1e-9), op
+    assert (tol["ks"].atol, tol["ks"].rtol) == (1e-12, 1e-12)  # "and 1e-12 for KS"
+    checked = [c for c in pack.cases if c.kind != "bench"]
+    assert len(checked) == 8 and len({c.name for c in pack.cases}) == len(pack.cases)   # "Eight hidden cases"
+    bench = [c for c in pack.cases if c.kind == "bench"]
+    assert len(bench) == 1 and bench[0].params["op"] == "ks"                  # "20,000-value samples"
+    assert bench[0].params["n"] == 20000 and set(bench[0].params["batches"]) == {20000}
+    assert all(c.devices == ("cpu",) for c in pack.cases)
+
+
 # --- check() -------------------------------------------------------------------------------------
 
 
