@@ -26,7 +26,10 @@ def _number(value, what):
         return np.array([np.nan])                        # "no value": the host expects None as NaN here
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ContractError(f"{what} must return a float or None, got {type(value).__name__}")
-    return np.array([float(value)])
+    number = float(value)
+    if math.isnan(number):                               # the host reads NaN as None: it must not pass for one
+        raise ContractError(f"{what} returned NaN: return None where there is no value")
+    return np.array([number])
 
 
 def run(module, params, inputs, device):
