@@ -134,3 +134,21 @@ def test_a_node_lists_two_self_loops_whatever_the_seed(pack, seed):
         if c.params.get("self_loops", 0) >= 2:
             e = pack.grader.make_inputs(c, seed)["edge_index"]
             assert int(torch.bincount(e[0][e[0] == e[1]]).max()) >= 2, c.name
+
+
+def test_a_parameter_autograd_never_reaches_is_a_zero_gradient(pack, ctx):
+    """On a graph without edges MeanConv may skip its neighbour term: lin_neigh's gradient is 0
+    (autograd leaves it None), which is right, not a broken contract."""
+    class SkipsEmpty(ctx.reference.MeanConv):
+        def forward(self, x, edge_index):
+            if edge_index.shape[1] == 0:
+                return self.lin_root(x) + self.bias
+            return super().forward(x, edge_index)
+
+    c = case(pack, "empty_edge_set")
+    inputs = pack.grader.make_inputs(c, SEED)
+    want = pack.grader.expected(c, inputs, ctx)
+    module = type("Solution", (), {"GCNConv": ctx.reference.GCNConv, "MeanConv": SkipsEmpty})
+    outputs = ctx.driver.run(module, c.params, inputs, "cpu")
+    assert torch.count_nonzero(outputs["mean.grad.lin_neigh.weight"]) == 0
+    assert pack.grader.check(c, inputs, outputs, want, ctx).ok
