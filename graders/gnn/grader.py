@@ -23,7 +23,7 @@ PARAMS = {"gcn": ("weight", "bias"), "mean": ("lin_root.weight", "lin_neigh.weig
 def make_graph(p: dict, g: torch.Generator) -> torch.Tensor:
     """(2, E) int64. params: N; E random edges between distinct nodes among the first
     N - isolated (so the last `isolated` nodes have no edge at all); undirected adds each
-    reversed; self_loops adds that many self-loops on random nodes (repeats possible);
+    reversed; self_loops adds that many self-loops on random nodes, the first node's twice;
     dup adds that many copies of random edges; sources_only makes node 0 point out and
     never be pointed at. Columns shuffled."""
     n, e = int(p["N"]), int(p.get("E", 0))
@@ -41,6 +41,8 @@ def make_graph(p: dict, g: torch.Generator) -> torch.Tensor:
     loops = int(p.get("self_loops", 0))
     if loops:
         nodes = torch.randint(max(live, 1), (loops,), generator=g)
+        # always one node listed twice: the README counts both, one loop a node (PyG's rule) would not
+        nodes[1:2] = nodes[:1]
         parts.append(torch.stack([nodes, nodes]))
     edges = torch.cat(parts, dim=1) if parts else torch.zeros((2, 0), dtype=torch.int64)
     dup = int(p.get("dup", 0))

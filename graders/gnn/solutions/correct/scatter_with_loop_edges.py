@@ -1,5 +1,5 @@
 """Correct, written another way: the missing self-loops appended as explicit edges (PyG's
-add_remaining_self_loops), degrees by bincount, one scatter_add_ over the extended edge list;
+add_remaining_self_loops, but every listed loop kept), degrees by bincount, one scatter_add_ over the extended edge list;
 MeanConv sums with scatter_add_ on expanded indices."""
 
 import torch

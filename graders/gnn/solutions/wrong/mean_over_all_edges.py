@@ -43,10 +43,8 @@ class MeanConv(nn.Module):
         self.bias = nn.Parameter(torch.zeros(out_features)) if bias else None
 
     def forward(self, x: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
-        n = x.shape[0]
         src, dst = edge_index
         total = torch.zeros_like(x).index_add(0, dst, x[src])                 # (N, F_in) sums of sources
-        count = torch.zeros(n, dtype=x.dtype, device=x.device).index_add_(0, dst, torch.ones_like(dst, dtype=x.dtype))
-        mean = total / max(1, dst.numel())                           # 0 where nothing comes in
+        mean = total / max(1, dst.numel())                                   # every row by the graph's edge count
         out = self.lin_root(x) + self.lin_neigh(mean)
         return out + self.bias if self.bias is not None else out

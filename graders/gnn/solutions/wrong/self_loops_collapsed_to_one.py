@@ -1,0 +1,44 @@
+# WRONG(failed): drops the self-loops edge_index lists and adds exactly one per node (PyG's add_remaining_self_loops), so a node listed with two loops counts one, where the README keeps every listed copy
+"""gnn, known wrong: one self-loop per node whatever edge_index lists; right wherever no node is listed with two."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class GCNConv(nn.Module):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True):
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(out_features, in_features))
+        self.bias = nn.Parameter(torch.zeros(out_features)) if bias else None
+        nn.init.xavier_uniform_(self.weight)
+
+    def forward(self, x: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+        n = x.shape[0]
+        src, dst = edge_index[:, edge_index[0] != edge_index[1]]             # listed loops dropped...
+        h = x @ self.weight.T                                                # (N, F_out)
+        loop = torch.ones(n, dtype=x.dtype, device=x.device)                  # ...and one added to every node
+        deg = loop.clone().index_add_(0, dst, torch.ones_like(dst, dtype=x.dtype))   # in-degree of Â, >= 1
+        inv_sqrt = deg.rsqrt()
+        coef = inv_sqrt[dst] * inv_sqrt[src]                                 # (E,) one per edge, repeats included
+        out = (loop * inv_sqrt * inv_sqrt)[:, None] * h                      # the added self-loops
+        out = out.index_add(0, dst, coef[:, None] * h[src])                  # messages j -> i into row i
+        return out + self.bias if self.bias is not None else out
+
+
+class MeanConv(nn.Module):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True):
+        super().__init__()
+        self.lin_root = nn.Linear(in_features, out_features, bias=False)
+        self.lin_neigh = nn.Linear(in_features, out_features, bias=False)
+        self.bias = nn.Parameter(torch.zeros(out_features)) if bias else None
+
+    def forward(self, x: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+        n = x.shape[0]
+        src, dst = edge_index
+        total = torch.zeros_like(x).index_add(0, dst, x[src])                 # (N, F_in) sums of sources
+        count = torch.zeros(n, dtype=x.dtype, device=x.device).index_add_(0, dst, torch.ones_like(dst, dtype=x.dtype))
+        mean = total / count.clamp(min=1)[:, None]                           # 0 where nothing comes in
+        out = self.lin_root(x) + self.lin_neigh(mean)
+        return out + self.bias if self.bias is not None else out
