@@ -37,7 +37,10 @@ def bench_call(module: Any, params: dict, inputs: dict, device: str):
     try:
         lstm.load_state_dict(state, strict=True)
     except RuntimeError as exc:
-        raise ContractError("LSTM's parameters do not match nn.LSTM's: " + str(exc).strip().splitlines()[0]) from None
+        # torch's first line only names the class: the missing, unexpected and misshapen names follow it
+        lines = [line.strip() for line in str(exc).strip().splitlines()]
+        detail = "; ".join(line for line in lines[1:] if line) or lines[0]
+        raise ContractError("LSTM's parameters do not match nn.LSTM's: " + detail[:400]) from None
     with_state = "h0" in inputs
     lengths = inputs["lengths"].to(device) if "lengths" in inputs else None
     grads_out = [inputs[k].to(device=device, dtype=dtype) for k in ("d_out", "d_h", "d_c")]
