@@ -124,10 +124,11 @@ def test_driver_wants_nn_lstms_parameters_and_says_which_differ(pack, ctx):
             super().__init__(*args, **kwargs)
             self.weight_hh_l0 = torch.nn.Parameter(self.weight_hh_l0.detach().t().contiguous()[:, :-1])
 
-    assert "scale" in _contract_error(pack, ctx, Extra)
+    assert "['scale'] are not nn.LSTM's" in _contract_error(pack, ctx, Extra)
     renamed = _contract_error(pack, ctx, Renamed)
-    assert "weight_hh_l0" in renamed and "w_hh0" in renamed and "\n" not in renamed
-    assert "weight_hh_l0" in _contract_error(pack, ctx, Transposed)
+    assert "['weight_hh_l0'] are missing, ['w_hh0'] are not" in renamed and "\n" not in renamed
+    transposed = _contract_error(pack, ctx, Transposed)
+    assert "weight_hh_l0" in transposed and "shape" in transposed and "\n" not in transposed
     assert "does not define LSTM" in _contract_error(pack, ctx, None)
     assert "nn.Module" in _contract_error(pack, ctx, lambda *a, **k: object())
 
