@@ -179,7 +179,7 @@ def _gnn(p: dict) -> Work:
 
 
 def _lstm(p: dict) -> Work:
-    T, B, D, H, L, dtype = (int(p[k]) for k in ("T", "B", "D", "H", "L")) + (p["dtype"],)
+    (T, B, D, H, L), dtype = (int(p[k]) for k in ("T", "B", "D", "H", "L")), p["dtype"]
     # forward: per layer and step the two projections, 2 * B * 4H * (D_k + H); backward about twice
     forward = sum(2.0 * T * B * 4 * H * ((D if k == 0 else H) + H) for k in range(L))
     weights = sum(4 * H * ((D if k == 0 else H) + H + 2) for k in range(L))

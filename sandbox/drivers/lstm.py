@@ -34,10 +34,17 @@ def bench_call(module: Any, params: dict, inputs: dict, device: str):
         raise ContractError(f"LSTM(...) must be a torch.nn.Module, got {type(lstm).__name__}")
     lstm = lstm.to(device=device, dtype=dtype)
     state = {k.removeprefix("param."): v.to(dtype) for k, v in inputs.items() if k.startswith("param.")}
+    yours = set(lstm.state_dict())
+    if yours != set(state):   # said from the candidate's side (torch's "missing" means the module's)
+        raise ContractError(f"LSTM's parameters are not nn.LSTM's: nn.LSTM's {sorted(set(state) - yours)} are "
+                            f"missing, {sorted(yours - set(state))} are not nn.LSTM's"[:400])
     try:
         lstm.load_state_dict(state, strict=True)
     except RuntimeError as exc:
-        raise ContractError("LSTM's parameters do not match nn.LSTM's: " + str(exc).strip().splitlines()[0]) from None
+        # torch's first line only names the class: the misshapen names follow it
+        lines = [line.strip() for line in str(exc).strip().splitlines()]
+        detail = "; ".join(line for line in lines[1:] if line) or lines[0]
+        raise ContractError("LSTM's parameters do not match nn.LSTM's: " + detail[:400]) from None
     with_state = "h0" in inputs
     lengths = inputs["lengths"].to(device) if "lengths" in inputs else None
     grads_out = [inputs[k].to(device=device, dtype=dtype) for k in ("d_out", "d_h", "d_c")]

@@ -1,7 +1,6 @@
-# WRONG(rejected): runs torch's own nn.LSTM, reached as an attribute of torch.nn (its kernel is refused at run time)
+# WRONG(rejected): runs torch's own nn.LSTM, reached as an attribute of torch.nn (counts as importing it: caught before it runs)
 """lstm, known wrong: wraps nn.LSTM (right values, the forbidden shortcut)."""
 
-import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
