@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import os
+import signal
 
 import torch
+
+# A suite started in the background by a shell without job control (`cmd &`) inherits SIGINT
+# ignored, and so would every command it starts: the tests that press Ctrl-C on `dlverify serve`,
+# a batch or the questionnaire would then wait for an interrupt that never comes. Here SIGINT is
+# Python's own again; a command started from here gets the default back when it execs.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # Triton picks interpreter or compiler when it is first imported, so this must
 # come before any test module imports it: without a GPU, kernels run in the
