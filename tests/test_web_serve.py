@@ -60,17 +60,27 @@ def test_serve_starts_prints_the_first_staff_password_once_and_stops_its_workers
         assert "gradebook.db" not in cmdline and "sqlite" not in cmdline
         assert f"DLVERIFY_DB=sqlite:///{tmp_path / 'data' / 'dlverify' / 'gradebook.db'}" in environ
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=60)
+        _interrupt(proc)
     assert _workers(proc.pid) == [], "a grading worker outlived `dlverify serve`"
 
     again = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env, start_new_session=True)
     try:
         assert "password" not in again.stdout.readline()   # shown once: the account exists now
     finally:
-        again.send_signal(signal.SIGINT)   # as soon as its first line is read: during the banner, often
-        again.wait(timeout=60)
+        _interrupt(again)   # as soon as its first line is read: during the banner, often
     assert _workers(again.pid) == [], "a grading worker outlived `dlverify serve` stopped at start"
+
+
+def _interrupt(proc: subprocess.Popen) -> None:
+    """Ctrl-C, as a user stops it; if it does not stop, its whole group is killed before the
+    test fails, so a failing run leaves no server or worker behind on the machine."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
 
 
 def _workers(group: int) -> list[int]:
